@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// MySQL migrations: `up` applies pending ones; `create` writes a new one from the difference
+// between the entities and a database migrated to the latest, then adds it to
+// src/migrations/index.ts. Uses DATABASE_URL (a mysql:// URL) from the environment or .env.
+require('reflect-metadata');
+const { readdirSync, writeFileSync } = require('node:fs');
+const { join } = require('node:path');
+const { loadConfig } = require('../dist/config');
+const { openOrm } = require('../dist/db/orm');
+
+async function main(command) {
+  const config = loadConfig();
+  if (config.database.kind !== 'mysql') throw new Error('Set DATABASE_URL to a mysql:// URL: migrations are for MySQL/MariaDB');
+  const orm = await openOrm(config.database, { migrate: true });
+  try {
+    if (command === 'create') {
+      const result = await orm.migrator.createMigration(join(__dirname, '..', 'src', 'migrations'));
+      if (!result.fileName) console.log('No changes: entities and database agree.');
+      else console.log(`Created src/migrations/${result.fileName}`);
+      writeIndex();
+    } else if (command === 'up') {
+      console.log('Migrations are up to date.');
+    } else {
+      throw new Error('usage: migration.js create|up');
+    }
+  } finally {
+    await orm.close(true);
+  }
+}
+
+function writeIndex() {
+  const dir = join(__dirname, '..', 'src', 'migrations');
+  const names = readdirSync(dir).filter((f) => /^Migration\d+.*\.ts$/.test(f)).map((f) => f.replace(/\.ts$/, '')).sort();
+  const imports = names.map((n) => `import { ${n} } from './${n}';`).join('\n');
+  writeFileSync(
+    join(dir, 'index.ts'),
+    `${imports}${imports ? '\n\n' : ''}/**\n * MySQL migrations in order. \`npm run migration:create\` writes a new file here and adds it\n * to this list; listing them explicitly lets the same code run from src (tests) and dist.\n */\nexport const MIGRATIONS = [${names.map((n) => `{ name: '${n}', class: ${n} }`).join(', ')}] as const;\n`,
+  );
+}
+
+main(process.argv[2]).catch((err) => {
+  console.error(err.message);
+  process.exit(1);
+});

@@ -1,0 +1,299 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every setting the server reads, parsed and checked in one place. `parseConfig` lists
+ * every problem at once so an operator fixes a bad deployment in one pass.
+ */
+
+const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
+const int = (def: number, min: number, max: number) =>
+  z.preprocess(emptyToUndefined, z.coerce.number().int().min(min).max(max).default(def));
+const bool = (def: boolean) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+      .default(def ? 'true' : 'false')
+      .transform((v) => v === 'true' || v === '1' || v === 'yes'),
+  );
+const httpUrl = (def?: string) => {
+  const url = z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' });
+  return z.preprocess(emptyToUndefined, def === undefined ? url.optional() : url.default(def));
+};
+/** A PEM setting holds the PEM text itself or a path to a PEM file. */
+const pem = z.preprocess(
+  emptyToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.includes('-----BEGIN') || /^[A-Za-z0-9+/=\s]{100,}$/.test(v)) return v;
+      try {
+        return readFileSync(v, 'utf8');
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `is neither PEM text nor a readable file: ${v}` });
+        return z.NEVER;
+      }
+    }),
+);
+
+const durationPattern = /^(\d+)\s*(s|m|h|d)?$/;
+/** "7d", "12h", "30m", "3600" (seconds) -> seconds. */
+function parseDuration(v: string): number | undefined {
+  const m = durationPattern.exec(v.trim());
+  if (!m) return undefined;
+  const unit = { s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}
+
+const envSchema = z.object({
+  PORT: int(4000, 0, 65535),
+  HOST: z.preprocess(emptyToUndefined, z.string().default('127.0.0.1')),
+  NODE_ENV: z.preprocess(emptyToUndefined, z.enum(['development', 'production', 'test']).default('development')),
+  LOG_LEVEL: z.preprocess(
+    emptyToUndefined,
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
+  DATABASE_URL: z.preprocess(emptyToUndefined, z.string().default('sqlite:./data/app.db')),
+  DB_MIGRATE_ON_START: bool(true),
+  REDIS_URL: z.preprocess(emptyToUndefined, z.url({ protocol: /^rediss?$/, message: 'must be a redis:// URL' }).optional()),
+  JWT_SECRET: optionalString,
+  JWT_TTL: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .default('7d')
+      .transform((v, ctx) => {
+        const seconds = parseDuration(v);
+        if (!seconds) {
+          ctx.addIssue({ code: 'custom', message: 'must be a duration like 7d, 12h, 30m or a number of seconds' });
+          return z.NEVER;
+        }
+        return seconds;
+      }),
+  ),
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: httpUrl('https://api.openai.com/v1'),
+  AI_MODELS: optionalString,
+  DEFAULT_MODEL: optionalString,
+  STT_MODEL: z.preprocess(emptyToUndefined, z.string().default('whisper-1')),
+  STT_BASE_URL: httpUrl(),
+  STT_API_KEY: optionalString,
+  WECHAT_APP_ID: optionalString,
+  WECHAT_APP_SECRET: optionalString,
+  WECHAT_API_BASE: httpUrl('https://api.weixin.qq.com'),
+  WECHATPAY_MCHID: optionalString,
+  WECHATPAY_APP_ID: optionalString,
+  WECHATPAY_SERIAL_NO: optionalString,
+  WECHATPAY_PRIVATE_KEY: pem,
+  WECHATPAY_PUBLIC_KEY: pem,
+  WECHATPAY_PUBLIC_KEY_ID: optionalString,
+  WECHATPAY_APIV3_KEY: z.preprocess(emptyToUndefined, z.string().length(32, 'must be 32 characters').optional()),
+  WECHATPAY_NOTIFY_URL: httpUrl(),
+  WECHATPAY_BASE_URL: httpUrl('https://api.mch.weixin.qq.com'),
+  ALIPAY_APP_ID: optionalString,
+  ALIPAY_PRIVATE_KEY: pem,
+  ALIPAY_PUBLIC_KEY: pem,
+  ALIPAY_NOTIFY_URL: httpUrl(),
+  ALIPAY_RETURN_URL: httpUrl(),
+  ALIPAY_GATEWAY: httpUrl('https://openapi.alipay.com/gateway.do'),
+  RATE_LIMIT_PER_MINUTE: int(300, 1, 1_000_000),
+  AI_RATE_LIMIT_PER_MINUTE: int(30, 1, 1_000_000),
+  LOGIN_RATE_LIMIT_PER_MINUTE: int(20, 1, 1_000_000),
+  MAX_CONCURRENT_STREAMS: int(3, 1, 1000),
+  AI_TIMEOUT_MS: int(60_000, 100, 3_600_000),
+  TRUST_PROXY: bool(false),
+  MAX_UPLOAD_MB: int(25, 1, 1024),
+  BODY_LIMIT_KB: int(1024, 16, 102_400),
+  SHUTDOWN_TIMEOUT_MS: int(10_000, 0, 600_000),
+  CORS_ORIGINS: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        const origins = (v ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+        for (const o of origins) {
+          if (o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o)) {
+            ctx.addIssue({ code: 'custom', message: `has an origin that is not scheme://host[:port]: ${o}` });
+          }
+        }
+        return origins;
+      }),
+  ),
+});
+
+type Env = z.infer<typeof envSchema>;
+
+export type DatabaseConfig =
+  | { kind: 'sqlite'; path: string }
+  | { kind: 'mysql'; url: string; dbName: string };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function parseDatabaseUrl(raw: string, problems: string[]): DatabaseConfig {
+  if (raw.startsWith('sqlite:')) {
+    const path = raw.slice('sqlite:'.length).replace(/^\/\/(?=\/|\.)/, '');
+    if (!path) problems.push('DATABASE_URL: sqlite: needs a file path, e.g. sqlite:./data/app.db');
+    return { kind: 'sqlite', path: path === ':memory:' ? path : resolve(path) };
+  }
+  // JDBC-style URLs are common in Java shops' deployment templates.
+  const url = raw.replace(/^jdbc:/, '');
+  if (/^(mysql|mariadb):\/\//.test(url)) {
+    try {
+      const parsed = new URL(url.replace(/^mariadb:/, 'mysql:'));
+      const dbName = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+      if (!dbName) problems.push('DATABASE_URL: the MySQL URL must name a database, e.g. mysql://user:pass@host:3306/app');
+      parsed.pathname = '/';
+      return { kind: 'mysql', url: parsed.toString().replace(/\/$/, ''), dbName };
+    } catch {
+      problems.push('DATABASE_URL: not a valid mysql:// URL');
+    }
+  } else {
+    problems.push('DATABASE_URL: must start with sqlite: or mysql:// (or jdbc:mysql://)');
+  }
+  return { kind: 'sqlite', path: '' };
+}
+
+/** Dev only: a random secret kept beside the SQLite file, so tokens survive restarts. */
+function devJwtSecret(dataDir: string): string {
+  const file = resolve(dataDir, 'jwt-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = randomBytes(48).toString('base64url');
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, secret, { mode: 0o600 });
+  return secret;
+}
+
+function build(env: Env, problems: string[], dataDir: string) {
+  const production = env.NODE_ENV === 'production';
+  const database = parseDatabaseUrl(env.DATABASE_URL, problems);
+
+  let jwtSecret = env.JWT_SECRET;
+  if (production) {
+    if (!jwtSecret) problems.push('JWT_SECRET: required in production');
+    else if (jwtSecret.length < 32) problems.push('JWT_SECRET: must be at least 32 characters in production');
+  }
+  if (jwtSecret === undefined && !production) jwtSecret = problems.length ? '' : devJwtSecret(dataDir);
+
+  const wechatLogin = env.WECHAT_APP_ID && env.WECHAT_APP_SECRET ? { appId: env.WECHAT_APP_ID, appSecret: env.WECHAT_APP_SECRET } : undefined;
+  if (!!env.WECHAT_APP_ID !== !!env.WECHAT_APP_SECRET) problems.push('WECHAT_APP_ID and WECHAT_APP_SECRET: set both or neither');
+  if (production && !wechatLogin) problems.push('WECHAT_APP_ID / WECHAT_APP_SECRET: required in production (local login is for development only)');
+
+  const wechatPayKeys = [
+    'WECHATPAY_MCHID', 'WECHATPAY_APP_ID', 'WECHATPAY_SERIAL_NO', 'WECHATPAY_PRIVATE_KEY',
+    'WECHATPAY_PUBLIC_KEY', 'WECHATPAY_PUBLIC_KEY_ID', 'WECHATPAY_APIV3_KEY', 'WECHATPAY_NOTIFY_URL',
+  ] as const;
+  const wechatPaySet = wechatPayKeys.filter((k) => env[k] !== undefined);
+  if (wechatPaySet.length > 0 && wechatPaySet.length < wechatPayKeys.length) {
+    problems.push(`WeChat Pay is partly configured; missing ${wechatPayKeys.filter((k) => env[k] === undefined).join(', ')}`);
+  }
+  const alipayKeys = ['ALIPAY_APP_ID', 'ALIPAY_PRIVATE_KEY', 'ALIPAY_PUBLIC_KEY', 'ALIPAY_NOTIFY_URL'] as const;
+  const alipaySet = alipayKeys.filter((k) => env[k] !== undefined);
+  if (alipaySet.length > 0 && alipaySet.length < alipayKeys.length) {
+    problems.push(`Alipay is partly configured; missing ${alipayKeys.filter((k) => env[k] === undefined).join(', ')}`);
+  }
+
+  return {
+    production,
+    nodeEnv: env.NODE_ENV,
+    port: env.PORT,
+    host: env.HOST,
+    logLevel: env.LOG_LEVEL,
+    dataDir,
+    database,
+    migrateOnStart: env.DB_MIGRATE_ON_START,
+    redisUrl: env.REDIS_URL,
+    jwt: { secret: jwtSecret ?? '', ttlSeconds: env.JWT_TTL },
+    ai: {
+      openaiApiKey: env.OPENAI_API_KEY,
+      openaiBaseUrl: env.OPENAI_BASE_URL,
+      modelsFile: env.AI_MODELS,
+      defaultModel: env.DEFAULT_MODEL,
+      timeoutMs: env.AI_TIMEOUT_MS,
+      maxConcurrentStreams: env.MAX_CONCURRENT_STREAMS,
+    },
+    stt: {
+      model: env.STT_MODEL,
+      baseUrl: env.STT_BASE_URL ?? env.OPENAI_BASE_URL,
+      apiKey: env.STT_API_KEY ?? env.OPENAI_API_KEY,
+      maxUploadBytes: env.MAX_UPLOAD_MB * 1024 * 1024,
+    },
+    wechat: { login: wechatLogin, apiBase: env.WECHAT_API_BASE },
+    wechatPay:
+      wechatPaySet.length === wechatPayKeys.length
+        ? {
+            mchId: env.WECHATPAY_MCHID!,
+            appId: env.WECHATPAY_APP_ID!,
+            serialNo: env.WECHATPAY_SERIAL_NO!,
+            privateKey: env.WECHATPAY_PRIVATE_KEY!,
+            publicKey: env.WECHATPAY_PUBLIC_KEY!,
+            publicKeyId: env.WECHATPAY_PUBLIC_KEY_ID!,
+            apiV3Key: env.WECHATPAY_APIV3_KEY!,
+            notifyUrl: env.WECHATPAY_NOTIFY_URL!,
+            baseUrl: env.WECHATPAY_BASE_URL,
+          }
+        : undefined,
+    alipay:
+      alipaySet.length === alipayKeys.length
+        ? {
+            appId: env.ALIPAY_APP_ID!,
+            privateKey: env.ALIPAY_PRIVATE_KEY!,
+            publicKey: env.ALIPAY_PUBLIC_KEY!,
+            notifyUrl: env.ALIPAY_NOTIFY_URL!,
+            returnUrl: env.ALIPAY_RETURN_URL,
+            gateway: env.ALIPAY_GATEWAY,
+          }
+        : undefined,
+    limits: {
+      perMinute: env.RATE_LIMIT_PER_MINUTE,
+      aiPerMinute: env.AI_RATE_LIMIT_PER_MINUTE,
+      loginPerMinute: env.LOGIN_RATE_LIMIT_PER_MINUTE,
+      bodyLimitBytes: env.BODY_LIMIT_KB * 1024,
+    },
+    trustProxy: env.TRUST_PROXY,
+    corsOrigins: env.CORS_ORIGINS,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+  };
+}
+
+export type AppConfig = ReturnType<typeof build>;
+
+/**
+ * Parses the environment into a typed config. Throws `ConfigError` listing every problem.
+ * `dataDir` is where development keeps generated state (the JWT secret).
+ */
+export function parseConfig(env: Record<string, string | undefined>, dataDir = resolve('data')): AppConfig {
+  const problems: string[] = [];
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const bad = new Set<string>();
+    for (const issue of parsed.error.issues) {
+      bad.add(String(issue.path[0]));
+      problems.push(`${issue.path.join('.')}: ${issue.message}`);
+    }
+    // Check the cross-field rules too, with the bad fields left at their defaults, so
+    // every problem shows up at once.
+    const rest = Object.fromEntries(Object.entries(env).filter(([k]) => !bad.has(k)));
+    build(envSchema.parse(rest), problems, dataDir);
+    throw new ConfigError(problems);
+  }
+  const config = build(parsed.data, problems, dataDir);
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
+
+/** Reads `.env` when present (without overriding the real environment), then parses. */
+export function loadConfig(): AppConfig {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  return parseConfig(process.env);
+}

@@ -1,0 +1,34 @@
+import type { EntityManager } from '@mikro-orm/core';
+import type { AppDeps } from './deps';
+import type { AppError } from './errors';
+import { createServices, type Services } from './services';
+
+/** Who is making the request, once a credential has been checked. */
+export interface Viewer {
+  userId: string;
+  /** How they proved it: a JWT (with its id and expiry) or an API key. */
+  credential: { kind: 'jwt'; jti: string; expiresAt: Date } | { kind: 'apiKey'; keyId: string };
+}
+
+/** Per-request state, the same for HTTP, graphql-ws, REST and the legacy socket. */
+export interface AppContext {
+  viewer: Viewer | null;
+  requestId: string;
+  ip: string;
+  /** A fork: one identity map per operation. */
+  em: EntityManager;
+  services: Services;
+  /** A credential was presented but refused; reported when an operation needs a viewer. */
+  authError?: AppError;
+}
+
+export interface ContextInput {
+  viewer: Viewer | null;
+  requestId: string;
+  ip: string;
+}
+
+export function createContext(deps: AppDeps, input: ContextInput): AppContext {
+  const em = deps.orm.em.fork();
+  return { ...input, em, services: createServices(deps, em) };
+}

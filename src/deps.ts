@@ -1,0 +1,12 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { AppConfig } from './config';
+import type { Orm } from './db/orm';
+import type { ModelCatalog } from './services/ai/model-catalog';
+
+/** The long-lived parts of the app, made once at start and shared by every request. */
+export interface AppDeps {
+  config: AppConfig;
+  orm: Orm;
+  logger: FastifyBaseLogger;
+  catalog: ModelCatalog;
+}

@@ -1,0 +1,2 @@
+/** Every entity, in one list for MikroORM discovery. */
+export const ENTITIES = [] as const;

@@ -1,0 +1,53 @@
+import type { WebsocketHandler } from '@fastify/websocket';
+import { type ExecutionArgs, type GraphQLSchema, GraphQLError, type ValidationRule } from 'graphql';
+import { makeHandler, type Extra } from 'graphql-ws/use/@fastify/websocket';
+import type { AppContext, ContextInput } from '../context';
+import { formatError } from '../schema/format-error';
+import { parseAndValidate } from '../schema/limits';
+
+export interface GraphqlWsOptions {
+  schema: GraphQLSchema;
+  validationRules: readonly ValidationRule[];
+  /** Checks the `connection_init` payload; returns the context input or throws to refuse. */
+  connect: (payload: Record<string, unknown> | undefined, extra: Extra) => Promise<Omit<ContextInput, 'requestId'>>;
+  createContext: (input: ContextInput) => AppContext;
+}
+
+type ConnectionState = {
+  input?: Omit<ContextInput, 'requestId'>;
+};
+
+const toFormatted = (errors: readonly GraphQLError[]) => errors.map((e) => formatError(e.toJSON(), e));
+
+/** graphql-ws on `/graphql`: same schema, limits, context and error shapes as HTTP. */
+export function createGraphqlWsHandler(opts: GraphqlWsOptions): WebsocketHandler {
+  let nextOperation = 0;
+  return makeHandler<Record<string, unknown>, ConnectionState>({
+    schema: opts.schema,
+    onConnect: async (ctx) => {
+      try {
+        ctx.extra.input = await opts.connect(ctx.connectionParams, ctx.extra);
+        return true;
+      } catch {
+        return false; // graphql-ws closes with 4403 Forbidden
+      }
+    },
+    onSubscribe: (ctx, id, payload): ExecutionArgs | readonly GraphQLError[] => {
+      const parsed = parseAndValidate(opts.schema, payload.query, opts.validationRules);
+      if ('errors' in parsed) return parsed.errors;
+      const input = ctx.extra.input ?? { viewer: null, ip: ctx.extra.request.ip };
+      return {
+        schema: opts.schema,
+        document: parsed.document,
+        operationName: payload.operationName,
+        variableValues: payload.variables,
+        contextValue: opts.createContext({ ...input, requestId: `${ctx.extra.request.id}:${id}:${nextOperation++}` }),
+      };
+    },
+    onError: (_ctx, _id, _payload, errors) => toFormatted(errors),
+    onNext: (_ctx, _id, _payload, _args, result) => {
+      if (!result.errors?.length) return result;
+      return { ...result, errors: toFormatted(result.errors as GraphQLError[]) };
+    },
+  });
+}

@@ -1,0 +1,66 @@
+import WebSocket from 'ws';
+import { ECHO_MODEL, ModelCatalog } from '../../src/services/ai/model-catalog';
+import { startTestApp } from '../helpers/test-app';
+
+describe('health', () => {
+  it('answers /healthz and /readyz, and /readyz turns 503 naming the database when it is gone', async () => {
+    const t = await startTestApp();
+    try {
+      expect(await (await fetch(`${t.url}/healthz`)).json()).toEqual({ status: 'ok' });
+      const ready = await fetch(`${t.url}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({ status: 'ok' });
+
+      await t.app.deps.orm.close(true);
+      const down = await fetch(`${t.url}/readyz`);
+      expect(down.status).toBe(503);
+      expect(await down.json()).toEqual({ status: 'unavailable', failing: ['database'] });
+      expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
+    } finally {
+      await t.app.deps.orm.connect();
+      await t.close();
+    }
+  });
+});
+
+describe('graceful shutdown', () => {
+  /** A catalog whose listing takes a while, standing in for any slow request. */
+  class SlowCatalog extends ModelCatalog {
+    override list() {
+      return new Promise<readonly (typeof ECHO_MODEL)[]>((resolve) => setTimeout(() => resolve(super.list()), 700)) as never;
+    }
+  }
+
+  it('lets a running request finish, closes sockets with 1001, refuses new work and resolves 0', async () => {
+    const t = await startTestApp({ overrides: { catalog: new SlowCatalog([ECHO_MODEL]) } });
+    const socket = new WebSocket(t.wsUrl, 'graphql-transport-ws');
+    await new Promise((resolve) => socket.once('open', resolve));
+    const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+
+    const slow = t.gql('{ models { id } }');
+    await new Promise((r) => setTimeout(r, 100)); // the request is now inside the resolver
+    const stopping = t.app.shutdown('SIGTERM');
+
+    const res = await slow;
+    expect(res.status).toBe(200);
+    expect(res.body.data).toEqual({ models: [{ id: 'echo' }] });
+    expect(await closed).toBe(1001);
+    expect(await stopping).toBe(0);
+    await expect(fetch(`${t.url}/healthz`)).rejects.toThrow();
+  });
+
+  it('stops waiting after SHUTDOWN_TIMEOUT_MS when a request hangs', async () => {
+    class HangingCatalog extends ModelCatalog {
+      override list(): never {
+        return new Promise(() => undefined) as never;
+      }
+    }
+    const t = await startTestApp({ env: { SHUTDOWN_TIMEOUT_MS: '300' }, overrides: { catalog: new HangingCatalog([ECHO_MODEL]) } });
+    const hanging = t.gql('{ models { id } }').catch((e) => e);
+    await new Promise((r) => setTimeout(r, 100));
+    const started = Date.now();
+    expect(await t.app.shutdown('SIGTERM')).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(String(await hanging)).toMatch(/fetch failed|terminated|socket/i);
+  });
+});

@@ -1,0 +1,141 @@
+import { getIntrospectionQuery } from 'graphql';
+import { collect, startTestApp, type TestApp } from '../helpers/test-app';
+
+/** `{ __schema { types { fields { type { ofType { ofType ... } } } } } }` nested `levels` deep. */
+function deepQuery(levels: number): string {
+  let inner = 'name';
+  for (let i = 0; i < levels - 4; i++) inner = `ofType { ${inner} }`;
+  return `{ __schema { types { fields { type { ${inner} } } } } }`;
+}
+
+const aliases = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: models { id }`).join(' ')} }`;
+
+describe('query limits and request protection', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('refuses a 30-level-deep query with GRAPHQL_VALIDATION_FAILED', async () => {
+    const res = await t.gql(deepQuery(30));
+    expect(res.status).toBe(400);
+    expect(res.body.errors?.[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(res.body.errors?.[0].message).toMatch(/depth/i);
+  });
+
+  it("lets GraphiQL's own introspection query through", async () => {
+    const res = await t.gql(getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true, specifiedByUrl: true }));
+    expect(res.status).toBe(200);
+    expect(res.body.errors).toBeUndefined();
+    expect((res.body.data as { __schema: { queryType: { name: string } } }).__schema.queryType.name).toBe('Query');
+  });
+
+  it('refuses 200 aliases and accepts 15', async () => {
+    const many = await t.gql(aliases(200));
+    expect(many.status).toBe(400);
+    expect(many.body.errors?.[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(many.body.errors?.[0].message).toMatch(/alias/i);
+    const ok = await t.gql(aliases(15));
+    expect(ok.status).toBe(200);
+    expect(Object.keys(ok.body.data ?? {})).toHaveLength(15);
+  });
+
+  it('refuses more than 50 directives', async () => {
+    const res = await t.gql(`{ models ${'@include(if: true) '.repeat(51)}{ id } }`);
+    expect(res.status).toBe(400);
+    expect(res.body.errors?.[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('refuses a document of more than 2,000 tokens as a parse failure', async () => {
+    const res = await t.gql(`{ models { ${'id '.repeat(2100)} } }`);
+    expect(res.status).toBe(400);
+    expect(res.body.errors?.[0].extensions.code).toBe('GRAPHQL_PARSE_FAILED');
+    expect(res.body.errors?.[0].message).toMatch(/tokens/);
+  });
+
+  it('refuses a body over the limit with PAYLOAD_TOO_LARGE (413), on /graphql and /v1', async () => {
+    const big = JSON.stringify({ query: '{ models { id } }', variables: { pad: 'x'.repeat(2 * 1024 * 1024) } });
+    const res = await fetch(`${t.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as any).errors[0].extensions).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', status: 413 });
+    const rest = await fetch(`${t.url}/v1/models`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+    expect([404, 413]).toContain(rest.status);
+  });
+
+  it('refuses a GET query without a CSRF preflight header, and runs it with one', async () => {
+    const q = encodeURIComponent('{ models { id } }');
+    const bare = await fetch(`${t.url}/graphql?query=${q}`);
+    expect(bare.status).toBe(400);
+    const withHeader = await fetch(`${t.url}/graphql?query=${q}`, { headers: { 'apollo-require-preflight': 'true' } });
+    expect(withHeader.status).toBe(200);
+    expect(((await withHeader.json()) as any).data.models[0].id).toBe('echo');
+  });
+
+  it('refuses a form-encoded POST (a simple CSRF request)', async () => {
+    const res = await fetch(`${t.url}/graphql`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"query":"{ models { id } }"}' });
+    expect(res.status).toBe(400);
+  });
+
+  it('applies the same limits on graphql-ws: deep and aliased operations are refused, a normal one runs', async () => {
+    const client = t.ws();
+    const deep = await collect(client, deepQuery(30));
+    expect(deep.results).toHaveLength(0);
+    expect(JSON.stringify(deep.error)).toMatch(/depth/i);
+    const many = await collect(client, aliases(200));
+    expect(JSON.stringify(many.error)).toMatch(/alias/i);
+    const tokens = await collect(client, `{ models { ${'id '.repeat(2100)} } }`);
+    expect(JSON.stringify(tokens.error)).toMatch(/tokens/);
+    const ok = await collect<{ data: { models: Array<{ id: string }> } }>(client, '{ models { id } }');
+    expect(ok.error).toBeUndefined();
+    expect(ok.results[0].data.models[0].id).toBe('echo');
+  });
+});
+
+describe('production mode', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({
+      env: { NODE_ENV: 'production', JWT_SECRET: 'p'.repeat(48), WECHAT_APP_ID: 'wx123', WECHAT_APP_SECRET: 'secret' },
+    });
+  });
+  afterAll(() => t.close());
+
+  it('turns introspection off', async () => {
+    const res = await t.gql('{ __schema { queryType { name } } }');
+    expect(res.status).toBe(400);
+    expect(res.body.errors?.[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('serves no GraphiQL page', async () => {
+    const res = await fetch(`${t.url}/graphql`, { headers: { accept: 'text/html' } });
+    expect(res.headers.get('content-type')).not.toContain('text/html');
+    const asset = await fetch(`${t.url}/graphiql-static/ruru.js`);
+    expect(asset.status).toBe(404);
+  });
+
+  it('still answers queries', async () => {
+    const res = await t.gql('{ models { id } }');
+    expect(res.body.data).toEqual({ models: [{ id: 'echo' }] });
+  });
+});
+
+describe('CORS', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { CORS_ORIGINS: 'https://app.example.com' } });
+  });
+  afterAll(() => t.close());
+
+  it('allows a listed origin and not another one', async () => {
+    const preflight = (origin: string) =>
+      fetch(`${t.url}/graphql`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' },
+      });
+    const ok = await preflight('https://app.example.com');
+    expect(ok.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    const other = await preflight('https://evil.example.net');
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
