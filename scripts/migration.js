@@ -11,7 +11,7 @@ const { openOrm } = require('../dist/db/orm');
 async function main(command) {
   const config = loadConfig();
   if (config.database.kind !== 'mysql') throw new Error('Set DATABASE_URL to a mysql:// URL: migrations are for MySQL/MariaDB');
-  const orm = await openOrm(config.database, { migrate: true });
+  const orm = await openOrm(config.database, { migrate: true, log: (m) => console.log(m) });
   try {
     if (command === 'create') {
       const result = await orm.migrator.createMigration(join(__dirname, '..', 'src', 'migrations'));

@@ -2,11 +2,18 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import type { AppConfig } from './config';
 import { isDatabaseReachable, openOrm } from './db/orm';
+import { RevokedToken } from './entities/revoked-token.entity';
 import type { AppDeps } from './deps';
 import { REST_ROUTES } from './rest/routes';
 import { buildAppSchema } from './schema/build-schema';
 import { buildServer, loggerOptions } from './server';
 import { ECHO_MODEL, ModelCatalog } from './services/ai/model-catalog';
+import { Authenticator } from './services/auth/authenticator';
+import { TokenService } from './services/auth/token.service';
+import { LocalWechatLogin, WechatLoginClient } from './services/auth/wechat-login.client';
+
+/** Revoked tokens are kept until they would have expired; then they are deleted. */
+const REVOCATION_PURGE_INTERVAL_MS = 60 * 60 * 1000;
 
 export interface App {
   deps: AppDeps;
@@ -23,12 +30,22 @@ export interface App {
 /** Builds the whole app from a config; `overrides` lets tests substitute dependencies. */
 export async function createApp(config: AppConfig, overrides: Partial<AppDeps> = {}): Promise<App> {
   const logger = overrides.logger ?? pino(loggerOptions(config));
-  const orm = overrides.orm ?? (await openOrm(config.database, { migrate: config.migrateOnStart }));
+  const orm = overrides.orm ?? (await openOrm(config.database, { migrate: config.migrateOnStart, log: (message) => logger.info({ component: 'orm' }, message) }));
+  const tokens = overrides.tokens ?? new TokenService(config.jwt.secret, config.jwt.ttlSeconds);
+  const wechatLogin =
+    overrides.wechatLogin ??
+    (config.wechat.login
+      ? new WechatLoginClient({ ...config.wechat.login, apiBase: config.wechat.apiBase, timeoutMs: config.wechat.timeoutMs })
+      : new LocalWechatLogin());
+  if (wechatLogin.local) logger.warn('WeChat login is in local mode: any code logs in as a local user derived from it (development only)');
   const deps: AppDeps = {
     config,
     orm,
     logger,
     catalog: overrides.catalog ?? new ModelCatalog([ECHO_MODEL]),
+    tokens,
+    wechatLogin,
+    authenticator: overrides.authenticator ?? new Authenticator(orm, tokens),
   };
 
   const { app: server } = await buildServer({
@@ -36,13 +53,19 @@ export async function createApp(config: AppConfig, overrides: Partial<AppDeps> =
     schema: await buildAppSchema(),
     restRoutes: REST_ROUTES,
     readinessChecks: [{ name: 'database', check: () => isDatabaseReachable(orm) }],
-    identify: async () => ({ viewer: null }),
+    identify: (credentials) => deps.authenticator.identify(credentials),
   });
+
+  const purge = setInterval(() => {
+    orm.em.fork().nativeDelete(RevokedToken, { expiresAt: { $lt: new Date() } }).catch((err) => logger.warn({ err }, 'purging expired revocations failed'));
+  }, REVOCATION_PURGE_INTERVAL_MS);
+  purge.unref();
 
   let shuttingDown: Promise<number> | undefined;
   const shutdown = (reason: string) =>
     (shuttingDown ??= (async () => {
       logger.info({ reason }, 'shutting down');
+      clearInterval(purge);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs);

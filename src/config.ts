@@ -20,10 +20,9 @@ const bool = (def: boolean) =>
       .default(def ? 'true' : 'false')
       .transform((v) => v === 'true' || v === '1' || v === 'yes'),
   );
-const httpUrl = (def?: string) => {
-  const url = z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' });
-  return z.preprocess(emptyToUndefined, def === undefined ? url.optional() : url.default(def));
-};
+const url = () => z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' });
+const httpUrl = (def: string) => z.preprocess(emptyToUndefined, url().default(def));
+const optionalHttpUrl = () => z.preprocess(emptyToUndefined, url().optional());
 /** A PEM setting holds the PEM text itself or a path to a PEM file. */
 const pem = z.preprocess(
   emptyToUndefined,
@@ -81,11 +80,12 @@ const envSchema = z.object({
   AI_MODELS: optionalString,
   DEFAULT_MODEL: optionalString,
   STT_MODEL: z.preprocess(emptyToUndefined, z.string().default('whisper-1')),
-  STT_BASE_URL: httpUrl(),
+  STT_BASE_URL: optionalHttpUrl(),
   STT_API_KEY: optionalString,
   WECHAT_APP_ID: optionalString,
   WECHAT_APP_SECRET: optionalString,
   WECHAT_API_BASE: httpUrl('https://api.weixin.qq.com'),
+  WECHAT_TIMEOUT_MS: int(5000, 100, 60_000),
   WECHATPAY_MCHID: optionalString,
   WECHATPAY_APP_ID: optionalString,
   WECHATPAY_SERIAL_NO: optionalString,
@@ -93,13 +93,13 @@ const envSchema = z.object({
   WECHATPAY_PUBLIC_KEY: pem,
   WECHATPAY_PUBLIC_KEY_ID: optionalString,
   WECHATPAY_APIV3_KEY: z.preprocess(emptyToUndefined, z.string().length(32, 'must be 32 characters').optional()),
-  WECHATPAY_NOTIFY_URL: httpUrl(),
+  WECHATPAY_NOTIFY_URL: optionalHttpUrl(),
   WECHATPAY_BASE_URL: httpUrl('https://api.mch.weixin.qq.com'),
   ALIPAY_APP_ID: optionalString,
   ALIPAY_PRIVATE_KEY: pem,
   ALIPAY_PUBLIC_KEY: pem,
-  ALIPAY_NOTIFY_URL: httpUrl(),
-  ALIPAY_RETURN_URL: httpUrl(),
+  ALIPAY_NOTIFY_URL: optionalHttpUrl(),
+  ALIPAY_RETURN_URL: optionalHttpUrl(),
   ALIPAY_GATEWAY: httpUrl('https://openapi.alipay.com/gateway.do'),
   RATE_LIMIT_PER_MINUTE: int(300, 1, 1_000_000),
   AI_RATE_LIMIT_PER_MINUTE: int(30, 1, 1_000_000),
@@ -228,7 +228,7 @@ function build(env: Env, problems: string[], dataDir: string) {
       apiKey: env.STT_API_KEY ?? env.OPENAI_API_KEY,
       maxUploadBytes: env.MAX_UPLOAD_MB * 1024 * 1024,
     },
-    wechat: { login: wechatLogin, apiBase: env.WECHAT_API_BASE },
+    wechat: { login: wechatLogin, apiBase: env.WECHAT_API_BASE, timeoutMs: env.WECHAT_TIMEOUT_MS },
     wechatPay:
       wechatPaySet.length === wechatPayKeys.length
         ? {

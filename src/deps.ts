@@ -2,6 +2,9 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { AppConfig } from './config';
 import type { Orm } from './db/orm';
 import type { ModelCatalog } from './services/ai/model-catalog';
+import type { Authenticator } from './services/auth/authenticator';
+import type { TokenService } from './services/auth/token.service';
+import type { WechatLogin } from './services/auth/wechat-login.client';
 
 /** The long-lived parts of the app, made once at start and shared by every request. */
 export interface AppDeps {
@@ -9,4 +12,7 @@ export interface AppDeps {
   orm: Orm;
   logger: FastifyBaseLogger;
   catalog: ModelCatalog;
+  tokens: TokenService;
+  wechatLogin: WechatLogin;
+  authenticator: Authenticator;
 }

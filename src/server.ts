@@ -7,11 +7,11 @@ import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations
 import fastifyCors from '@fastify/cors';
 import fastifyHelmet from '@fastify/helmet';
 import fastifySwagger from '@fastify/swagger';
-import fastifyWebsocket from '@fastify/websocket';
+import fastifyWebsocket, { type WebSocket } from '@fastify/websocket';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import type { AppConfig } from './config';
-import { type AppContext, createContext, type ContextInput } from './context';
+import { type AppContext, createContext, type Viewer } from './context';
 import type { AppDeps } from './deps';
 import { AppError, statusOf, type ErrorDetails } from './errors';
 import { registerGraphiqlAssets } from './http/graphiql';
@@ -21,6 +21,8 @@ import type { RestRoute } from './rest/route';
 import { registerRestRoutes } from './rest/router';
 import { errorHandlingPlugin, formatError } from './schema/format-error';
 import { createArmor, PARSE_OPTIONS } from './schema/limits';
+import type { Credentials, Identification } from './services/auth/authenticator';
+import { credentialKey } from './services/auth/live-sessions';
 import { createGraphqlWsHandler } from './ws/graphql-ws';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -58,7 +60,7 @@ export interface ServerParts {
   restRoutes: readonly RestRoute[];
   readinessChecks: readonly ReadinessCheck[];
   /** Turns the request's credentials into a viewer (or a credential error to report later). */
-  identify: (credentials: { authorization?: string; apiKey?: string }) => Promise<Pick<ContextInput, 'viewer'> & { authError?: AppError }>;
+  identify: (credentials: Credentials) => Promise<Identification>;
 }
 
 function sendError(req: FastifyRequest, reply: FastifyReply, code: string, message: string, details?: ErrorDetails) {
@@ -74,7 +76,7 @@ function handleHttpError(app: FastifyInstance) {
     if (err.validation?.length) {
       const v = err.validation[0];
       const missing = (v.params as { missingProperty?: string } | undefined)?.missingProperty;
-      const field = [err.validationContext, v.instancePath.replace(/^\//, '').replace(/\//g, '.'), missing].filter(Boolean).join('.');
+      const field = [v.instancePath.replace(/^\//, '').replace(/\//g, '.'), missing].filter(Boolean).join('.');
       return sendError(req, reply, 'BAD_REQUEST', `Invalid ${field || 'request'}: ${v.message ?? 'invalid'}`, { field, reason: v.message ?? 'invalid' });
     }
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
@@ -87,6 +89,9 @@ function handleHttpError(app: FastifyInstance) {
     return sendError(req, reply, 'INTERNAL_SERVER_ERROR', 'Internal server error');
   };
 }
+
+/** graphql-ws's close code for a refused credential ("Forbidden"). */
+export const WS_CREDENTIAL_REFUSED = 4403;
 
 /** Composes fastify, Apollo, graphql-ws, GraphiQL, health and /v1 on one port. No business logic. */
 export async function buildServer(parts: ServerParts): Promise<{ app: FastifyInstance; apollo: ApolloServer<AppContext> }> {
@@ -166,6 +171,17 @@ export async function buildServer(parts: ServerParts): Promise<{ app: FastifyIns
     return { ...createContext(deps, { viewer: who.viewer, requestId: req.id, ip: req.ip }), authError: who.authError };
   };
   const apolloHandler = fastifyApolloHandler(apollo, { context: contextFor });
+  // A socket lives as long as its credential: closed on logout/revocation and at expiry.
+  const watchCredential = (viewer: Viewer, socket: WebSocket) => {
+    const close = (reason: string) => socket.close(WS_CREDENTIAL_REFUSED, reason);
+    const unregister = deps.authenticator.sessions.register(credentialKey(viewer.credential), close);
+    const expiry = viewer.credential.kind === 'jwt' ? setTimeout(() => close('Token expired'), Math.max(0, viewer.credential.expiresAt.getTime() - Date.now())) : undefined;
+    expiry?.unref();
+    socket.once('close', () => {
+      unregister();
+      clearTimeout(expiry);
+    });
+  };
   const graphiql = config.production ? undefined : registerGraphiqlAssets(app);
   const wsHandler = createGraphqlWsHandler({
     schema,
@@ -175,7 +191,17 @@ export async function buildServer(parts: ServerParts): Promise<{ app: FastifyIns
       const apiKey = typeof payload?.apiKey === 'string' ? payload.apiKey : undefined;
       const who = await parts.identify({ authorization, apiKey });
       if (who.authError) throw who.authError;
+      if (who.viewer) watchCredential(who.viewer, extra.socket);
       return { viewer: who.viewer, ip: extra.request.ip };
+    },
+    beforeOperation: async (input, socket) => {
+      if (!input.viewer) return;
+      try {
+        await deps.authenticator.recheck(input.viewer);
+      } catch (err) {
+        socket.close(WS_CREDENTIAL_REFUSED, err instanceof AppError ? err.message : 'Unauthenticated');
+        throw err;
+      }
     },
     createContext: (input) => createContext(deps, input),
   });

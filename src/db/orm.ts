@@ -11,6 +11,8 @@ import { MIGRATIONS } from '../migrations';
 export type Orm = MikroORM;
 
 export interface OpenOrmOptions {
+  /** Where MikroORM's own messages (migrator progress, warnings) go. */
+  log?: (message: string) => void;
   /** MySQL: apply pending migrations. SQLite: create/update the schema from the entities. */
   migrate: boolean;
   /** Called with every SQL statement (tests count statements with it). */
@@ -18,16 +20,19 @@ export interface OpenOrmOptions {
 }
 
 /** MikroORM options for either driver; shared by the server, the tests and the migration script. */
-export function ormOptions(db: DatabaseConfig, onQuery?: (sql: string) => void): Options {
+export function ormOptions(db: DatabaseConfig, onQuery?: (sql: string) => void, log?: (message: string) => void): Options {
   const common = {
     entities: [...ENTITIES],
     discovery: { warnWhenNoEntities: false },
     extensions: [Migrator],
-    migrations: { migrationsList: [...MIGRATIONS], transactional: true, snapshot: false, emit: 'ts' as const },
+    // MySQL commits DDL implicitly, so a transaction around a migration promises nothing.
+    migrations: { migrationsList: [...MIGRATIONS], transactional: false, snapshot: false, emit: 'ts' as const },
     // Entities are never shared between requests: each request forks its own EntityManager.
     allowGlobalContext: false,
     forceUtcTimezone: true,
-    ...(onQuery ? { debug: ['query' as const], logger: (line: string) => onQuery(line) } : {}),
+    colors: false,
+    ...(onQuery ? { debug: ['query' as const] } : {}),
+    logger: (line: string) => (onQuery && line.includes('[query]') ? onQuery(line) : log?.(line)),
   };
   if (db.kind === 'sqlite') {
     return { ...common, driver: BetterSqliteDriver, dbName: db.path };
@@ -45,7 +50,7 @@ export function ormOptions(db: DatabaseConfig, onQuery?: (sql: string) => void):
 /** Connects, and brings the schema up to date when asked. */
 export async function openOrm(db: DatabaseConfig, opts: OpenOrmOptions): Promise<Orm> {
   if (db.kind === 'sqlite' && db.path !== ':memory:') mkdirSync(dirname(db.path), { recursive: true });
-  const orm = await MikroORM.init(ormOptions(db, opts.onQuery));
+  const orm = await MikroORM.init(ormOptions(db, opts.onQuery, opts.log));
   if (db.kind === 'mysql') await orm.schema.ensureDatabase({ create: true });
   if (opts.migrate) await migrate(orm, db);
   return orm;

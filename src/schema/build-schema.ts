@@ -2,10 +2,13 @@ import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import { buildSchema } from 'type-graphql';
+import { ApiKeyResolver } from '../resolvers/api-key.resolver';
+import { AuthResolver } from '../resolvers/auth.resolver';
 import { ModelResolver } from '../resolvers/model.resolver';
+import { UserResolver } from '../resolvers/user.resolver';
 import { authChecker } from './auth-checker';
 
-export const RESOLVERS = [ModelResolver] as const;
+export const RESOLVERS = [UserResolver, ModelResolver, AuthResolver, ApiKeyResolver] as const;
 
 export function buildAppSchema(): Promise<GraphQLSchema> {
   return buildSchema({

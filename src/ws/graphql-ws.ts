@@ -11,6 +11,8 @@ export interface GraphqlWsOptions {
   /** Checks the `connection_init` payload; returns the context input or throws to refuse. */
   connect: (payload: Record<string, unknown> | undefined, extra: Extra) => Promise<Omit<ContextInput, 'requestId'>>;
   createContext: (input: ContextInput) => AppContext;
+  /** Runs before each operation (e.g. re-checks the credential); throwing refuses it. */
+  beforeOperation?: (input: Omit<ContextInput, 'requestId'>, socket: Extra['socket']) => Promise<void>;
 }
 
 type ConnectionState = {
@@ -32,10 +34,17 @@ export function createGraphqlWsHandler(opts: GraphqlWsOptions): WebsocketHandler
         return false; // graphql-ws closes with 4403 Forbidden
       }
     },
-    onSubscribe: (ctx, id, payload): ExecutionArgs | readonly GraphQLError[] => {
+    onSubscribe: async (ctx, id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
       const parsed = parseAndValidate(opts.schema, payload.query, opts.validationRules);
       if ('errors' in parsed) return parsed.errors;
       const input = ctx.extra.input ?? { viewer: null, ip: ctx.extra.request.ip };
+      if (opts.beforeOperation) {
+        try {
+          await opts.beforeOperation(input, ctx.extra.socket);
+        } catch (err) {
+          return [new GraphQLError(err instanceof Error ? err.message : 'Refused', { originalError: err instanceof Error ? err : undefined })];
+        }
+      }
       return {
         schema: opts.schema,
         document: parsed.document,

@@ -1,0 +1,17 @@
+import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
+import type { AppContext } from '../context';
+import { AuthPayload, WechatLoginInput } from '../schema/types/auth.types';
+
+@Resolver()
+export class AuthResolver {
+  @Mutation(() => AuthPayload, { description: 'Mini-program login with a wx.login() code. Public. REST: POST /v1/auth/wechat-login' })
+  wechatLogin(@Arg('input') input: WechatLoginInput, @Ctx() ctx: AppContext): Promise<AuthPayload> {
+    return ctx.services.auth.login(input);
+  }
+
+  @Authorized()
+  @Mutation(() => Boolean, { description: 'Revokes the token this request was made with. REST: POST /v1/auth/logout' })
+  logout(@Ctx() ctx: AppContext): Promise<boolean> {
+    return ctx.services.auth.logout(ctx.viewer!);
+  }
+}

@@ -1,0 +1,32 @@
+import WebSocket from 'ws';
+
+/**
+ * A raw graphql-transport-ws connection: sends connection_init with `payload` and resolves
+ * once acknowledged (or closed), exposing how and why the socket closed.
+ */
+export async function openGraphqlWs(wsUrl: string, payload?: Record<string, unknown>) {
+  const socket = new WebSocket(wsUrl, 'graphql-transport-ws');
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  const messages: Array<Record<string, unknown>> = [];
+  socket.on('message', (data) => messages.push(JSON.parse(data.toString())));
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no WebSocket connection to ${wsUrl} within 5 s`)), 5000);
+    socket.once('open', () => {
+      clearTimeout(timer);
+      resolve(undefined);
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+  socket.send(JSON.stringify({ type: 'connection_init', payload }));
+  const acked = await Promise.race([
+    new Promise<boolean>((resolve) => {
+      const check = () => (messages.some((m) => m.type === 'connection_ack') ? resolve(true) : setTimeout(check, 5));
+      check();
+    }),
+    closed.then(() => false),
+  ]);
+  return { socket, acked, closed, messages };
+}
