@@ -3,7 +3,7 @@
 // between the entities and a database migrated to the latest, then adds it to
 // src/migrations/index.ts. Uses DATABASE_URL (a mysql:// URL) from the environment or .env.
 require('reflect-metadata');
-const { readdirSync, writeFileSync } = require('node:fs');
+const { readFileSync, readdirSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { loadConfig } = require('../dist/config');
 const { openOrm } = require('../dist/db/orm');
@@ -16,7 +16,10 @@ async function main(command) {
     if (command === 'create') {
       const result = await orm.migrator.createMigration(join(__dirname, '..', 'src', 'migrations'));
       if (!result.fileName) console.log('No changes: entities and database agree.');
-      else console.log(`Created src/migrations/${result.fileName}`);
+      else {
+        dropMariadbNullDefaultNoise(join(__dirname, '..', 'src', 'migrations', result.fileName));
+        console.log(`Created src/migrations/${result.fileName}`);
+      }
       writeIndex();
     } else if (command === 'up') {
       console.log('Migrations are up to date.');
@@ -26,6 +29,14 @@ async function main(command) {
   } finally {
     await orm.close(true);
   }
+}
+
+// MariaDB reports a nullable column's default as the string 'NULL'; MikroORM's MySQL driver
+// then proposes `modify <col> varchar(n)` (and, in down(), a literal 'NULL' default) for every
+// nullable varchar. Those statements change nothing (or worse), so they are dropped here.
+function dropMariadbNullDefaultNoise(file) {
+  const noise = /^\s*this\.addSql\(`alter table \\`\w+\\` (modify \\`\w+\\` varchar\(\d+\)( default 'NULL')?(, )?)+;`\);\n/gm;
+  writeFileSync(file, readFileSync(file, 'utf8').replace(noise, ''));
 }
 
 function writeIndex() {

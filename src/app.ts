@@ -28,9 +28,14 @@ export interface App {
 }
 
 /** Builds the whole app from a config; `overrides` lets tests substitute dependencies. */
-export async function createApp(config: AppConfig, overrides: Partial<AppDeps> = {}): Promise<App> {
+export interface AppOptions {
+  /** Called with every SQL statement (tests count statements with it). */
+  onQuery?: (sql: string) => void;
+}
+
+export async function createApp(config: AppConfig, overrides: Partial<AppDeps> = {}, options: AppOptions = {}): Promise<App> {
   const logger = overrides.logger ?? pino(loggerOptions(config));
-  const orm = overrides.orm ?? (await openOrm(config.database, { migrate: config.migrateOnStart, log: (message) => logger.info({ component: 'orm' }, message) }));
+  const orm = overrides.orm ?? (await openOrm(config.database, { migrate: config.migrateOnStart, onQuery: options.onQuery, log: (message) => logger.info({ component: 'orm' }, message) }));
   const tokens = overrides.tokens ?? new TokenService(config.jwt.secret, config.jwt.ttlSeconds);
   const wechatLogin =
     overrides.wechatLogin ??

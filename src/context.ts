@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { AppDeps } from './deps';
 import type { AppError } from './errors';
+import { createLoaders, type Loaders } from './loaders';
 import { createServices, type Services } from './services';
 
 /** Who is making the request, once a credential has been checked. */
@@ -18,6 +19,7 @@ export interface AppContext {
   /** A fork: one identity map per operation. */
   em: EntityManager;
   services: Services;
+  loaders: Loaders;
   /** A credential was presented but refused; reported when an operation needs a viewer. */
   authError?: AppError;
 }
@@ -30,5 +32,5 @@ export interface ContextInput {
 
 export function createContext(deps: AppDeps, input: ContextInput): AppContext {
   const em = deps.orm.em.fork();
-  return { ...input, em, services: createServices(deps, em) };
+  return { ...input, em, services: createServices(deps, em), loaders: createLoaders(em) };
 }

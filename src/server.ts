@@ -148,6 +148,8 @@ export async function buildServer(parts: ServerParts): Promise<{ app: FastifyIns
     schema,
     introspection: !config.production,
     csrfPrevention: true,
+    // Shutdown is ours (src/app.ts): Apollo's own handler would re-raise SIGTERM and exit 143.
+    stopOnTerminationSignals: false,
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
     validationRules: armor.validationRules,

@@ -23,7 +23,8 @@ export interface OpenOrmOptions {
 export function ormOptions(db: DatabaseConfig, onQuery?: (sql: string) => void, log?: (message: string) => void): Options {
   const common = {
     entities: [...ENTITIES],
-    discovery: { warnWhenNoEntities: false },
+    // Defaults come from the entities' initialisers in code; the DDL only gets explicit ones.
+    discovery: { warnWhenNoEntities: false, inferDefaultValues: false },
     extensions: [Migrator],
     // MySQL commits DDL implicitly, so a transaction around a migration promises nothing.
     migrations: { migrationsList: [...MIGRATIONS], transactional: false, snapshot: false, emit: 'ts' as const },

@@ -1,6 +1,10 @@
 import { ApiKey } from './api-key.entity';
+import { ChatActivity } from './chat-activity.entity';
+import { ChatTag } from './chat-tag.entity';
+import { Chat } from './chat.entity';
+import { Message } from './message.entity';
 import { RevokedToken } from './revoked-token.entity';
 import { User, UserSettings } from './user.entity';
 
 /** Every entity, in one list for MikroORM discovery. */
-export const ENTITIES = [User, UserSettings, ApiKey, RevokedToken] as const;
+export const ENTITIES = [User, UserSettings, ApiKey, RevokedToken, Chat, ChatTag, ChatActivity, Message] as const;

@@ -3,6 +3,7 @@ import type { AppDeps } from '../deps';
 import type { ModelCatalog } from './ai/model-catalog';
 import { ApiKeyService } from './api-key.service';
 import { AuthService } from './auth/auth.service';
+import { ChatService } from './chats/chat.service';
 import { UserService } from './user.service';
 
 /** The services one request can use, built on first use around its EntityManager. */
@@ -11,6 +12,7 @@ export interface Services {
   auth: AuthService;
   users: UserService;
   apiKeys: ApiKeyService;
+  chats: ChatService;
 }
 
 export function createServices(deps: AppDeps, em: EntityManager): Services {
@@ -20,6 +22,7 @@ export function createServices(deps: AppDeps, em: EntityManager): Services {
     auth: lazy('auth', () => new AuthService(em, deps.wechatLogin, deps.tokens, deps.authenticator.sessions)),
     users: lazy('users', () => new UserService(em)),
     apiKeys: lazy('apiKeys', () => new ApiKeyService(em, deps.authenticator.sessions)),
+    chats: lazy('chats', () => new ChatService(em)),
   };
   return {
     models: deps.catalog,
@@ -31,6 +34,9 @@ export function createServices(deps: AppDeps, em: EntityManager): Services {
     },
     get apiKeys() {
       return get.apiKeys();
+    },
+    get chats() {
+      return get.chats();
     },
   };
 }

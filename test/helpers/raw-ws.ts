@@ -8,7 +8,13 @@ export async function openGraphqlWs(wsUrl: string, payload?: Record<string, unkn
   const socket = new WebSocket(wsUrl, 'graphql-transport-ws');
   const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   const messages: Array<Record<string, unknown>> = [];
-  socket.on('message', (data) => messages.push(JSON.parse(data.toString())));
+  const ackReceived = new Promise<boolean>((resolve) => {
+    socket.on('message', (data) => {
+      const message = JSON.parse(data.toString()) as Record<string, unknown>;
+      messages.push(message);
+      if (message.type === 'connection_ack') resolve(true);
+    });
+  });
   await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no WebSocket connection to ${wsUrl} within 5 s`)), 5000);
     socket.once('open', () => {
@@ -21,12 +27,6 @@ export async function openGraphqlWs(wsUrl: string, payload?: Record<string, unkn
     });
   });
   socket.send(JSON.stringify({ type: 'connection_init', payload }));
-  const acked = await Promise.race([
-    new Promise<boolean>((resolve) => {
-      const check = () => (messages.some((m) => m.type === 'connection_ack') ? resolve(true) : setTimeout(check, 5));
-      check();
-    }),
-    closed.then(() => false),
-  ]);
+  const acked = await Promise.race([ackReceived, closed.then(() => false)]);
   return { socket, acked, closed, messages };
 }

@@ -53,7 +53,7 @@ function authHeaders(creds: Credentials = {}): Record<string, string> {
  * Starts the real app on a random port with a fresh database (SQLite, or MySQL when
  * TEST_DATABASE_URL is set). `env` adds settings; `overrides` substitutes dependencies.
  */
-export async function startTestApp(opts: { env?: Record<string, string>; overrides?: Partial<AppDeps> } = {}): Promise<TestApp> {
+export async function startTestApp(opts: { env?: Record<string, string>; overrides?: Partial<AppDeps>; onQuery?: (sql: string) => void } = {}): Promise<TestApp> {
   const config = parseConfig({
     NODE_ENV: 'test',
     PORT: '0',
@@ -62,7 +62,7 @@ export async function startTestApp(opts: { env?: Record<string, string>; overrid
     JWT_SECRET: 'test-secret-that-is-long-enough-for-hs256-signing',
     ...opts.env,
   });
-  const app = await createApp(config, { logger: pino({ level: 'silent' }), ...opts.overrides });
+  const app = await createApp(config, { logger: pino({ level: 'silent' }), ...opts.overrides }, { onQuery: opts.onQuery });
   const url = await app.listen();
   const wsUrl = `${url.replace(/^http/, 'ws')}/graphql`;
   const clients: Client[] = [];

@@ -1,9 +1,7 @@
-import { LogoutDocument, ModelsDocument, UpdateSettingsDocument, UserInfoDocument, WechatLoginDocument } from './generated/graphql';
-import { defineRoute, type RestRoute } from './route';
+import { LogoutDocument, ModelsDocument, UpdateSettingsDocument, UserInfoDocument, WechatLoginDocument } from '../generated/graphql';
+import { defineRoute } from '../route';
+import { bool, nullableStr, str } from './schemas';
 
-const str = { type: 'string' };
-const nullableStr = { type: ['string', 'null'] };
-const bool = { type: 'boolean' };
 
 const modelSchema = {
   type: 'object',
@@ -15,8 +13,8 @@ const userSchema = {
   properties: { id: str, openid: str, nickName: str, avatar: nullableStr, createdAt: str, balance: { type: 'integer' }, settings: settingsSchema },
 };
 
-/** The `/v1` compatibility layer (contract §2): one GraphQL operation per route. */
-export const REST_ROUTES: readonly RestRoute[] = [
+/** Login, the user and the model catalog. */
+export const ACCOUNT_ROUTES = [
   defineRoute({
     method: 'POST',
     path: '/v1/auth/wechat-login',
