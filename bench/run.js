@@ -7,8 +7,8 @@ const os = require('node:os');
 const { join } = require('node:path');
 const { fmt } = require('./lib');
 
-function table(scenario, { rows, baseline, notes }) {
-  let md = `\n### ${scenario.name}\n\n| run | req/s | p50 ms | p99 ms | ratio vs baseline |\n|---|---:|---:|---:|---:|\n`;
+function table(title, { rows, baseline, notes }) {
+  let md = `\n### ${title}\n\n| run | req/s | p50 ms | p99 ms | ratio vs baseline |\n|---|---:|---:|---:|---:|\n`;
   for (const r of rows) md += `| ${r.label} | ${fmt(r.rps)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.rps / baseline.rps, 2)}× |\n`;
   return notes ? `${md}\n${notes}\n` : md;
 }
@@ -22,7 +22,9 @@ async function main() {
   process.stdout.write(report);
   for (const file of files) {
     const scenario = require(join(__dirname, 'scenarios', file));
-    const md = table(scenario, await scenario.run());
+    // A scenario returns one result, or several (each with its own title and baseline).
+    const result = await scenario.run();
+    const md = (Array.isArray(result) ? result : [{ title: scenario.name, ...result }]).map((r) => table(r.title, r)).join('');
     process.stdout.write(md);
     report += md;
   }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import type { AppConfig } from './config';
 import { isDatabaseReachable, openOrm } from './db/orm';
+import { ChatActivity } from './entities/chat-activity.entity';
 import { RevokedToken } from './entities/revoked-token.entity';
 import type { AppDeps } from './deps';
 import { REST_ROUTES } from './rest/routes';
@@ -10,10 +11,14 @@ import { buildServer, loggerOptions } from './server';
 import { ECHO_MODEL, ModelCatalog } from './services/ai/model-catalog';
 import { Authenticator } from './services/auth/authenticator';
 import { TokenService } from './services/auth/token.service';
+import { LIST_CURSOR_TTL_MS } from './services/chats/chat.service';
 import { LocalWechatLogin, WechatLoginClient } from './services/auth/wechat-login.client';
 
-/** Revoked tokens are kept until they would have expired; then they are deleted. */
-const REVOCATION_PURGE_INTERVAL_MS = 60 * 60 * 1000;
+/**
+ * Revoked tokens are kept until they would have expired, chat activity as long as a list
+ * cursor lives; then both are deleted.
+ */
+const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 
 export interface App {
   deps: AppDeps;
@@ -62,8 +67,12 @@ export async function createApp(config: AppConfig, overrides: Partial<AppDeps> =
   });
 
   const purge = setInterval(() => {
-    orm.em.fork().nativeDelete(RevokedToken, { expiresAt: { $lt: new Date() } }).catch((err) => logger.warn({ err }, 'purging expired revocations failed'));
-  }, REVOCATION_PURGE_INTERVAL_MS);
+    const em = orm.em.fork();
+    Promise.all([
+      em.nativeDelete(RevokedToken, { expiresAt: { $lt: new Date() } }),
+      em.nativeDelete(ChatActivity, { changedAt: { $lt: new Date(Date.now() - LIST_CURSOR_TTL_MS) } }),
+    ]).catch((err) => logger.warn({ err }, 'purging expired rows failed'));
+  }, PURGE_INTERVAL_MS);
   purge.unref();
 
   let shuttingDown: Promise<number> | undefined;

@@ -11,7 +11,7 @@ const { parseConfig } = require('../../dist/config');
     ...process.env,
     PORT: '0',
     LOG_LEVEL: 'warn',
-    DATABASE_URL: process.env.BENCH_DATABASE_URL ?? `sqlite:${join(mkdtempSync(join(tmpdir(), 'bench-')), 'app.db')}`,
+    DATABASE_URL: process.env.BENCH_DATABASE_URL || `sqlite:${join(mkdtempSync(join(tmpdir(), 'bench-')), 'app.db')}`,
     JWT_SECRET: 'bench-secret-bench-secret-bench-secret',
     RATE_LIMIT_PER_MINUTE: '1000000',
   });

@@ -14,7 +14,7 @@ export class ChatResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
     @Arg('filter', () => ChatFilter, { nullable: true }) filter?: ChatFilter,
   ): Promise<ChatConnection> {
-    return ctx.services.chats.list(ctx.viewer!, first, after, filter);
+    return ctx.services.chats.list(ctx.viewer!, first, after, filter) ;
   }
 
   @Query(() => Chat, { description: 'One of your chats; NOT_FOUND otherwise. REST: GET /v1/chats/:id' })
@@ -29,7 +29,7 @@ export class ChatResolver {
     @Arg('first', () => Int, { defaultValue: 20 }) first: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<ChatConnection> {
-    return ctx.services.chats.search(ctx.viewer!, query, first, after);
+    return ctx.services.chats.search(ctx.viewer!, query, first, after) ;
   }
 
   @Mutation(() => Chat, { description: 'Create, or replace one of yours. REST: POST /v1/chats' })

@@ -1,4 +1,4 @@
-import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Field, ID, InputType, ObjectType } from 'type-graphql';
 import { Chat } from '../../entities/chat.entity';
 import { Role } from '../../entities/message.entity';
 
@@ -19,8 +19,8 @@ export class ChatConnection {
   @Field(() => PageInfo)
   pageInfo!: PageInfo;
 
-  @Field(() => Int)
-  totalCount!: number;
+  /** Counted only when the field is selected (see ChatConnectionResolver). */
+  totalCount!: () => Promise<number>;
 }
 
 @InputType()

@@ -19,7 +19,11 @@ export interface ChatFilter {
 export interface ChatPage {
   nodes: Chat[];
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
-  totalCount: number;
+  /**
+   * Counted only when asked for: graphql-js calls a function-valued field lazily, and most
+   * list requests do not select totalCount.
+   */
+  totalCount: () => Promise<number>;
 }
 
 /** How long a list cursor stays valid (and how long chat_activity rows are kept). */
@@ -100,7 +104,7 @@ export class ChatService {
         hasNextPage: placed.length > first,
         endCursor: last ? encodeCursor({ s: snapshot.getTime(), t: last.at, i: last.id }) : null,
       },
-      totalCount: await this.em.count(Chat, q(where)),
+      totalCount: () => this.em.count(Chat, q(where)),
     };
   }
 
@@ -133,7 +137,6 @@ export class ChatService {
       `select id, updated_at, match_rank from (${matches}) found ${keyset} order by match_rank asc, updated_at desc, id desc limit ?`,
       [...params, ...keysetParams, first + 1],
     );
-    const [{ total }] = await conn.execute(`select count(*) as total from (${matches}) found`, params);
 
     const page = rows.slice(0, first);
     const chats = page.length ? await this.em.find(Chat, { id: { $in: page.map((r) => r.id) } }) : [];
@@ -146,7 +149,7 @@ export class ChatService {
         hasNextPage: rows.length > first,
         endCursor: last && lastChat ? encodeCursor({ r: Number(last.match_rank), t: lastChat.updatedAt.getTime(), i: last.id }) : null,
       },
-      totalCount: Number(total),
+      totalCount: async () => Number((await conn.execute(`select count(*) as total from (${matches}) found`, params))[0].total),
     };
   }
 
