@@ -8,7 +8,9 @@ import type { AppDeps } from './deps';
 import { REST_ROUTES } from './rest/routes';
 import { buildAppSchema } from './schema/build-schema';
 import { buildServer, loggerOptions } from './server';
-import { ECHO_MODEL, ModelCatalog } from './services/ai/model-catalog';
+import { EchoProvider, OpenAICompatibleProvider } from './services/ai/chat-provider';
+import { ModelCatalog } from './services/ai/model-catalog';
+import { ReplyHub } from './services/ai/reply-hub';
 import { Authenticator } from './services/auth/authenticator';
 import { TokenService } from './services/auth/token.service';
 import { LIST_CURSOR_TTL_MS } from './services/chats/chat.service';
@@ -19,6 +21,9 @@ import { LocalWechatLogin, WechatLoginClient } from './services/auth/wechat-logi
  * cursor lives; then both are deleted.
  */
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
+
+/** The first token must come sooner than the whole reply (AI_TIMEOUT_MS). */
+const FIRST_TOKEN_TIMEOUT_MS = 20_000;
 
 export interface App {
   deps: AppDeps;
@@ -48,11 +53,21 @@ export async function createApp(config: AppConfig, overrides: Partial<AppDeps> =
       ? new WechatLoginClient({ ...config.wechat.login, apiBase: config.wechat.apiBase, timeoutMs: config.wechat.timeoutMs })
       : new LocalWechatLogin());
   if (wechatLogin.local) logger.warn('WeChat login is in local mode: any code logs in as a local user derived from it (development only)');
+  const catalog = overrides.catalog ?? new ModelCatalog(config.ai.models);
   const deps: AppDeps = {
     config,
     orm,
     logger,
-    catalog: overrides.catalog ?? new ModelCatalog([ECHO_MODEL]),
+    catalog,
+    replyHub:
+      overrides.replyHub ??
+      new ReplyHub({
+        orm,
+        logger,
+        providers: { builtin: new EchoProvider(), openai: new OpenAICompatibleProvider() },
+        timeoutMs: config.ai.timeoutMs,
+        firstTokenTimeoutMs: Math.min(config.ai.timeoutMs, FIRST_TOKEN_TIMEOUT_MS),
+      }),
     tokens,
     wechatLogin,
     authenticator: overrides.authenticator ?? new Authenticator(orm, tokens),

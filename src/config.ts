@@ -129,6 +129,79 @@ const envSchema = z.object({
 
 type Env = z.infer<typeof envSchema>;
 
+const catalogEntrySchema = z.object({
+  id: z.string().regex(/^[\w.:/-]{1,64}$/, 'must be 1-64 of letters, digits, _ . : / -'),
+  name: z.string().min(1).max(100),
+  type: z.string().min(1).max(32).default('chat'),
+  provider: z.string().min(1).max(64),
+  baseURL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional(),
+  apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must name an environment variable').optional(),
+  model: z.string().min(1).max(128).optional(),
+  contextWindow: z.number().int().positive().optional(),
+  prices: z.object({ prompt: z.number().int().min(0).default(0), completion: z.number().int().min(0).default(0) }).default({ prompt: 0, completion: 0 }),
+  default: z.boolean().optional(),
+});
+
+/** One model of the catalog, with its key resolved (never logged, never in a response). */
+export interface ModelConfig {
+  id: string;
+  name: string;
+  type: string;
+  provider: string;
+  baseURL: string;
+  apiKey?: string;
+  upstreamModel: string;
+  contextWindow: number | null;
+  prices: { prompt: number; completion: number };
+  isDefault: boolean;
+}
+
+/**
+ * The model catalog: the AI_MODELS file, else one model on OPENAI_* when a key is set, else
+ * none (the built-in echo model is added by the AI service).
+ */
+function buildCatalog(env: Env, rawEnv: Record<string, string | undefined>, problems: string[]): ModelConfig[] {
+  if (!env.AI_MODELS) {
+    if (!env.OPENAI_API_KEY) return [];
+    const id = env.DEFAULT_MODEL ?? 'gpt-4o-mini';
+    return [{ id, name: id, type: 'chat', provider: 'openai', baseURL: env.OPENAI_BASE_URL, apiKey: env.OPENAI_API_KEY, upstreamModel: id, contextWindow: null, prices: { prompt: 0, completion: 0 }, isDefault: true }];
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(env.AI_MODELS, 'utf8'));
+  } catch (err) {
+    problems.push(`AI_MODELS: cannot read ${env.AI_MODELS} as JSON (${err instanceof Error ? err.message.split('\n')[0] : 'unreadable'})`);
+    return [];
+  }
+  const parsed = z.array(catalogEntrySchema).min(1, 'must list at least one model').safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`AI_MODELS: [${issue.path.join('.')}] ${issue.message}`);
+    return [];
+  }
+  const entries = parsed.data;
+  const ids = new Set<string>();
+  for (const e of entries) {
+    if (ids.has(e.id)) problems.push(`AI_MODELS: model id "${e.id}" appears twice`);
+    ids.add(e.id);
+    if (e.apiKeyEnv && !rawEnv[e.apiKeyEnv]) problems.push(`AI_MODELS: model "${e.id}" needs the variable ${e.apiKeyEnv}, which is not set`);
+  }
+  if (entries.filter((e) => e.default).length > 1) problems.push('AI_MODELS: at most one model may be "default": true');
+  const wanted = env.DEFAULT_MODEL ?? entries.find((e) => e.default)?.id ?? entries[0].id;
+  if (!ids.has(wanted)) problems.push(`DEFAULT_MODEL: "${wanted}" is not in the catalog`);
+  return entries.map((e) => ({
+    id: e.id,
+    name: e.name,
+    type: e.type,
+    provider: e.provider,
+    baseURL: e.baseURL ?? env.OPENAI_BASE_URL,
+    apiKey: e.apiKeyEnv ? rawEnv[e.apiKeyEnv] : env.OPENAI_API_KEY,
+    upstreamModel: e.model ?? e.id,
+    contextWindow: e.contextWindow ?? null,
+    prices: e.prices,
+    isDefault: e.id === wanted,
+  }));
+}
+
 export type DatabaseConfig =
   | { kind: 'sqlite'; path: string }
   | { kind: 'mysql'; url: string; dbName: string };
@@ -174,7 +247,7 @@ function devJwtSecret(dataDir: string): string {
   return secret;
 }
 
-function build(env: Env, problems: string[], dataDir: string) {
+function build(env: Env, problems: string[], dataDir: string, rawEnv: Record<string, string | undefined> = {}) {
   const production = env.NODE_ENV === 'production';
   const database = parseDatabaseUrl(env.DATABASE_URL, problems);
 
@@ -217,8 +290,7 @@ function build(env: Env, problems: string[], dataDir: string) {
     ai: {
       openaiApiKey: env.OPENAI_API_KEY,
       openaiBaseUrl: env.OPENAI_BASE_URL,
-      modelsFile: env.AI_MODELS,
-      defaultModel: env.DEFAULT_MODEL,
+      models: buildCatalog(env, rawEnv, problems),
       timeoutMs: env.AI_TIMEOUT_MS,
       maxConcurrentStreams: env.MAX_CONCURRENT_STREAMS,
     },
@@ -284,10 +356,10 @@ export function parseConfig(env: Record<string, string | undefined>, dataDir = r
     // Check the cross-field rules too, with the bad fields left at their defaults, so
     // every problem shows up at once.
     const rest = Object.fromEntries(Object.entries(env).filter(([k]) => !bad.has(k)));
-    build(envSchema.parse(rest), problems, dataDir);
+    build(envSchema.parse(rest), problems, dataDir, env);
     throw new ConfigError(problems);
   }
-  const config = build(parsed.data, problems, dataDir);
+  const config = build(parsed.data, problems, dataDir, env);
   if (problems.length) throw new ConfigError(problems);
   return config;
 }

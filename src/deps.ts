@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { AppConfig } from './config';
 import type { Orm } from './db/orm';
 import type { ModelCatalog } from './services/ai/model-catalog';
+import type { ReplyHub } from './services/ai/reply-hub';
 import type { Authenticator } from './services/auth/authenticator';
 import type { TokenService } from './services/auth/token.service';
 import type { WechatLogin } from './services/auth/wechat-login.client';
@@ -15,4 +16,5 @@ export interface AppDeps {
   tokens: TokenService;
   wechatLogin: WechatLogin;
   authenticator: Authenticator;
+  replyHub: ReplyHub;
 }

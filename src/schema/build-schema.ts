@@ -2,16 +2,18 @@ import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import { buildSchema } from 'type-graphql';
+import { createPubSub } from '@graphql-yoga/subscription';
 import { ApiKeyResolver } from '../resolvers/api-key.resolver';
 import { AuthResolver } from '../resolvers/auth.resolver';
 import { ChatConnectionResolver } from '../resolvers/chat-connection.resolver';
 import { ChatResolver } from '../resolvers/chat.resolver';
 import { MessageResolver } from '../resolvers/message.resolver';
+import { ReplyResolver } from '../resolvers/reply.resolver';
 import { ModelResolver } from '../resolvers/model.resolver';
 import { UserResolver } from '../resolvers/user.resolver';
 import { authChecker } from './auth-checker';
 
-export const RESOLVERS = [UserResolver, ModelResolver, ChatResolver, ChatConnectionResolver, MessageResolver, AuthResolver, ApiKeyResolver] as const;
+export const RESOLVERS = [UserResolver, ModelResolver, ChatResolver, ChatConnectionResolver, MessageResolver, ReplyResolver, AuthResolver, ApiKeyResolver] as const;
 
 export function buildAppSchema(): Promise<GraphQLSchema> {
   return buildSchema({
@@ -19,5 +21,8 @@ export function buildAppSchema(): Promise<GraphQLSchema> {
     authChecker,
     validate: { forbidUnknownValues: false },
     scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
+    // Required by type-graphql for any subscription; ours use their own `subscribe` functions
+    // over the reply hub, so this instance carries nothing.
+    pubSub: createPubSub(),
   });
 }

@@ -1,42 +1,51 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { AppDeps } from '../deps';
 import type { ModelCatalog } from './ai/model-catalog';
+import { ReplyService } from './ai/reply.service';
 import { ApiKeyService } from './api-key.service';
 import { AuthService } from './auth/auth.service';
 import { ChatService } from './chats/chat.service';
 import { UserService } from './user.service';
 
-/** The services one request can use, built on first use around its EntityManager. */
-export interface Services {
-  models: ModelCatalog;
-  auth: AuthService;
-  users: UserService;
-  apiKeys: ApiKeyService;
-  chats: ChatService;
+/** The services one request can use, each built on first use around the request's EntityManager. */
+export class Services {
+  private made = new Map<string, unknown>();
+
+  constructor(
+    private readonly deps: AppDeps,
+    private readonly em: EntityManager,
+  ) {}
+
+  private once<T>(name: string, make: () => T): T {
+    if (!this.made.has(name)) this.made.set(name, make());
+    return this.made.get(name) as T;
+  }
+
+  get models(): ModelCatalog {
+    return this.deps.catalog;
+  }
+
+  get auth(): AuthService {
+    return this.once('auth', () => new AuthService(this.em, this.deps.wechatLogin, this.deps.tokens, this.deps.authenticator.sessions));
+  }
+
+  get users(): UserService {
+    return this.once('users', () => new UserService(this.em));
+  }
+
+  get apiKeys(): ApiKeyService {
+    return this.once('apiKeys', () => new ApiKeyService(this.em, this.deps.authenticator.sessions));
+  }
+
+  get chats(): ChatService {
+    return this.once('chats', () => new ChatService(this.em));
+  }
+
+  get replies(): ReplyService {
+    return this.once('replies', () => new ReplyService(this.em, this.deps.replyHub, this.deps.catalog, this.chats, this.deps.config.ai.maxConcurrentStreams));
+  }
 }
 
 export function createServices(deps: AppDeps, em: EntityManager): Services {
-  const made: Partial<Services> = {};
-  const lazy = <K extends keyof Services>(key: K, make: () => Services[K]) => () => (made[key] ??= make());
-  const get = {
-    auth: lazy('auth', () => new AuthService(em, deps.wechatLogin, deps.tokens, deps.authenticator.sessions)),
-    users: lazy('users', () => new UserService(em)),
-    apiKeys: lazy('apiKeys', () => new ApiKeyService(em, deps.authenticator.sessions)),
-    chats: lazy('chats', () => new ChatService(em)),
-  };
-  return {
-    models: deps.catalog,
-    get auth() {
-      return get.auth();
-    },
-    get users() {
-      return get.users();
-    },
-    get apiKeys() {
-      return get.apiKeys();
-    },
-    get chats() {
-      return get.chats();
-    },
-  };
+  return new Services(deps, em);
 }

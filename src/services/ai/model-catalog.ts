@@ -1,19 +1,10 @@
+import type { ModelConfig } from '../../config';
+
 /** One model a user can pick (contract `AiModel`, plus what the server needs to call it). */
-export interface CatalogModel {
-  id: string;
-  name: string;
-  type: string;
-  provider: string;
-  contextWindow: number | null;
-  isDefault: boolean;
-  /** The provider's own name for the model. */
-  upstreamModel: string;
-  /** Absent for built-in models that need no network. */
+export type CatalogModel = Omit<ModelConfig, 'baseURL'> & {
+  /** Absent for the built-in echo model, which needs no network. */
   baseURL?: string;
-  apiKey?: string;
-  /** Fen per 1,000 tokens. */
-  prices: { prompt: number; completion: number };
-}
+};
 
 export const ECHO_MODEL: CatalogModel = {
   id: 'echo',
@@ -30,9 +21,13 @@ export const ECHO_MODEL: CatalogModel = {
 export class ModelCatalog {
   private readonly byId: Map<string, CatalogModel>;
 
-  constructor(readonly models: readonly CatalogModel[]) {
-    this.byId = new Map(models.map((m) => [m.id, m]));
+  /** With no configured models the catalog holds the built-in echo model. */
+  constructor(models: readonly CatalogModel[]) {
+    this.models = models.length ? models : [ECHO_MODEL];
+    this.byId = new Map(this.models.map((m) => [m.id, m]));
   }
+
+  readonly models: readonly CatalogModel[];
 
   list(): readonly CatalogModel[] {
     return this.models;
