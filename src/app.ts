@@ -11,6 +11,7 @@ import { buildServer, loggerOptions } from './server';
 import { EchoProvider, OpenAICompatibleProvider } from './services/ai/chat-provider';
 import { ModelCatalog } from './services/ai/model-catalog';
 import { ReplyHub } from './services/ai/reply-hub';
+import { SpeechService } from './services/speech/speech.service';
 import { Authenticator } from './services/auth/authenticator';
 import { TokenService } from './services/auth/token.service';
 import { LIST_CURSOR_TTL_MS } from './services/chats/chat.service';
@@ -68,6 +69,9 @@ export async function createApp(config: AppConfig, overrides: Partial<AppDeps> =
         timeoutMs: config.ai.timeoutMs,
         firstTokenTimeoutMs: Math.min(config.ai.timeoutMs, FIRST_TOKEN_TIMEOUT_MS),
       }),
+    speech:
+      overrides.speech ??
+      new SpeechService({ model: config.stt.model, baseUrl: config.stt.baseUrl, apiKey: config.stt.apiKey, maxUploadBytes: config.stt.maxUploadBytes, timeoutMs: config.ai.timeoutMs }),
     tokens,
     wechatLogin,
     authenticator: overrides.authenticator ?? new Authenticator(orm, tokens),

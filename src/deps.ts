@@ -3,6 +3,7 @@ import type { AppConfig } from './config';
 import type { Orm } from './db/orm';
 import type { ModelCatalog } from './services/ai/model-catalog';
 import type { ReplyHub } from './services/ai/reply-hub';
+import type { SpeechService } from './services/speech/speech.service';
 import type { Authenticator } from './services/auth/authenticator';
 import type { TokenService } from './services/auth/token.service';
 import type { WechatLogin } from './services/auth/wechat-login.client';
@@ -17,4 +18,5 @@ export interface AppDeps {
   wechatLogin: WechatLogin;
   authenticator: Authenticator;
   replyHub: ReplyHub;
+  speech: SpeechService;
 }

@@ -10,6 +10,8 @@ import fastifySwagger from '@fastify/swagger';
 import fastifyWebsocket, { type WebSocket } from '@fastify/websocket';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
+import processRequest from 'graphql-upload/processRequest.mjs';
+import Upload from 'graphql-upload/Upload.mjs';
 import type { AppConfig } from './config';
 import { type AppContext, createContext, type Viewer } from './context';
 import type { AppDeps } from './deps';
@@ -18,6 +20,7 @@ import { registerGraphiqlAssets } from './http/graphiql';
 import { registerHealthRoutes, type ReadinessCheck } from './http/health';
 import { failure } from './rest/envelope';
 import type { RestRoute } from './rest/route';
+import { stopReading } from './rest/multipart';
 import { registerRestRoutes } from './rest/router';
 import { errorHandlingPlugin, formatError } from './schema/format-error';
 import { createArmor, PARSE_OPTIONS } from './schema/limits';
@@ -79,7 +82,7 @@ function handleHttpError(app: FastifyInstance) {
       const field = [v.instancePath.replace(/^\//, '').replace(/\//g, '.'), missing].filter(Boolean).join('.');
       return sendError(req, reply, 'BAD_REQUEST', `Invalid ${field || 'request'}: ${v.message ?? 'invalid'}`, { field, reason: v.message ?? 'invalid' });
     }
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.statusCode === 413 || (err as { status?: number }).status === 413) {
       return sendError(req, reply, 'PAYLOAD_TOO_LARGE', 'Request body is too large', { reason: 'BODY_TOO_LARGE' });
     }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
@@ -88,6 +91,38 @@ function handleHttpError(app: FastifyInstance) {
     app.log.error({ err, requestId: req.id }, 'unexpected error');
     return sendError(req, reply, 'INTERNAL_SERVER_ERROR', 'Internal server error');
   };
+}
+
+const isMultipart = (req: FastifyRequest) => (req.headers['content-type'] ?? '').toLowerCase().startsWith('multipart/form-data');
+const hasPreflightHeader = (req: FastifyRequest) => Boolean(req.headers['apollo-require-preflight'] || req.headers['x-apollo-operation-name']);
+
+/** graphql-upload drains the rest of an oversized upload; pause the request instead. */
+function pauseWhenAFileIsTooLarge(req: FastifyRequest, body: unknown): void {
+  const variables = (body as { variables?: Record<string, unknown> } | undefined)?.variables ?? {};
+  for (const value of Object.values(variables)) {
+    if (!(value instanceof Upload)) continue;
+    value.promise
+      .then((file) => {
+        const capacitor = (file as { capacitor?: NodeJS.EventEmitter }).capacitor;
+        capacitor?.once('error', (err: { status?: number }) => {
+          if (err?.status === 413) stopReading(req.raw);
+        });
+      })
+      .catch(() => undefined);
+  }
+}
+
+/**
+ * An upload refused mid-body (too large): stop reading the rest instead of draining it. The
+ * response has been written; closing the socket ends the transfer on the client's side too.
+ */
+function stopReadingRefusedUploads(app: FastifyInstance): void {
+  app.addHook('onSend', async (req, reply) => {
+    if (reply.statusCode === 413 && !req.raw.complete) reply.header('connection', 'close');
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    if (reply.statusCode === 413 && !req.raw.complete) req.raw.socket?.destroy();
+  });
 }
 
 /** graphql-ws's close code for a refused credential ("Forbidden"). */
@@ -114,6 +149,7 @@ export async function buildServer(parts: ServerParts): Promise<{ app: FastifyIns
     reply.header('x-request-id', req.id);
   });
   app.setErrorHandler(handleHttpError(app));
+  stopReadingRefusedUploads(app);
   app.setNotFoundHandler((req, reply) => sendError(req, reply, 'NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`));
 
   await app.register(fastifyHelmet, { global: true });
@@ -209,7 +245,18 @@ export async function buildServer(parts: ServerParts): Promise<{ app: FastifyIns
   });
 
   const hidden = { hide: true };
-  app.post('/graphql', { schema: hidden }, apolloHandler);
+  // Multipart bodies are read by graphql-upload (or the REST layer), not by fastify.
+  app.addContentTypeParser('multipart/form-data', (_req, _payload, done) => done(null));
+  app.post('/graphql', {
+    schema: hidden,
+    // Only with a preflight header: Apollo's CSRF check refuses the others before any file is read.
+    preValidation: async (req, reply) => {
+      if (!isMultipart(req) || !hasPreflightHeader(req)) return;
+      const body = await processRequest(req.raw, reply.raw, { maxFileSize: config.stt.maxUploadBytes, maxFiles: 1 });
+      pauseWhenAFileIsTooLarge(req, body);
+      req.body = body;
+    },
+  }, apolloHandler);
   app.route({
     method: 'GET',
     url: '/graphql',
@@ -225,7 +272,7 @@ export async function buildServer(parts: ServerParts): Promise<{ app: FastifyIns
   });
 
   registerHealthRoutes(app, parts.readinessChecks);
-  registerRestRoutes(app, apollo, parts.restRoutes, contextFor);
+  registerRestRoutes(app, apollo, parts.restRoutes, contextFor, { maxUploadBytes: config.stt.maxUploadBytes });
   app.get('/v1/openapi.json', { schema: hidden }, async () => app.swagger());
 
   return { app, apollo };

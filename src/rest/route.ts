@@ -5,6 +5,8 @@ export interface RestRequest {
   params: Record<string, string>;
   query: Record<string, unknown>;
   body: unknown;
+  /** Routes with `upload`: the file, ready to pass as an Upload variable. */
+  files: Record<string, unknown>;
 }
 
 /** JSON schemas for fastify validation and the OpenAPI description. */
@@ -33,6 +35,8 @@ export interface RestRoute<TData = unknown, TVars = Record<string, unknown>> {
   toData: (data: TData, req: RestRequest) => unknown;
   /** Response headers computed from the data (e.g. X-Total-Count). */
   headers?: (data: TData) => Record<string, string | undefined>;
+  /** A multipart route: the form field holding the one file (text fields become `body`). */
+  upload?: string;
   /** The envelope's `message` on success. */
   message?: string;
 }

@@ -4,6 +4,7 @@ import type { GraphQLFormattedError } from 'graphql';
 import type { AppContext } from '../context';
 import { statusOf } from '../errors';
 import { failure, success } from './envelope';
+import { readSingleUpload } from './multipart';
 import type { RestRequest, RestRoute } from './route';
 
 const errorEnvelopeSchema = {
@@ -42,6 +43,7 @@ export function registerRestRoutes(
   apollo: ApolloServer<AppContext>,
   routes: readonly RestRoute[],
   buildContext: (req: FastifyRequest) => Promise<AppContext>,
+  limits: { maxUploadBytes: number },
 ): void {
   for (const route of routes) {
     app.route({
@@ -54,6 +56,7 @@ export function registerRestRoutes(
         ...(route.schema?.params ? { params: route.schema.params } : {}),
         ...(route.schema?.querystring ? { querystring: route.schema.querystring } : {}),
         ...(route.schema?.body ? { body: route.schema.body } : {}),
+        ...(route.upload ? { consumes: ['multipart/form-data'] } : {}),
         response: {
           200: {
             type: 'object',
@@ -68,7 +71,14 @@ export function registerRestRoutes(
           params: (req.params ?? {}) as Record<string, string>,
           query: (req.query ?? {}) as Record<string, unknown>,
           body: req.body,
+          files: {},
         };
+        if (route.upload) {
+          const { upload, fields, release } = await readSingleUpload(req.raw, route.upload, limits.maxUploadBytes);
+          reply.raw.once('close', release);
+          restReq.body = fields;
+          restReq.files[route.upload] = upload;
+        }
         const variables = route.toVariables ? route.toVariables(restReq) : {};
         const contextValue = await buildContext(req);
         const res = await apollo.executeOperation({ query: route.operation, variables }, { contextValue });

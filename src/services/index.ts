@@ -5,6 +5,7 @@ import { ReplyService } from './ai/reply.service';
 import { ApiKeyService } from './api-key.service';
 import { AuthService } from './auth/auth.service';
 import { ChatService } from './chats/chat.service';
+import type { SpeechService } from './speech/speech.service';
 import { UserService } from './user.service';
 
 /** The services one request can use, each built on first use around the request's EntityManager. */
@@ -39,6 +40,10 @@ export class Services {
 
   get chats(): ChatService {
     return this.once('chats', () => new ChatService(this.em));
+  }
+
+  get speech(): SpeechService {
+    return this.deps.speech;
   }
 
   get replies(): ReplyService {

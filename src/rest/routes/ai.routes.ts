@@ -1,4 +1,4 @@
-import { SendMessageDocument } from '../generated/graphql';
+import { SendMessageDocument, SpeechToTextDocument } from '../generated/graphql';
 import { defineRoute } from '../route';
 import { int, str } from './schemas';
 
@@ -12,8 +12,26 @@ const historySchema = {
 const usageSchema = { type: 'object', properties: { prompt_tokens: int, completion_tokens: int, total_tokens: int } };
 const metadataSchema = { type: 'object', properties: { modelType: str, responseLength: int, tokensUsed: int } };
 
+const speechRoute = defineRoute({
+  method: 'POST',
+  path: '/v1/ai/speech-to-text',
+  summary: 'Speech to text: multipart/form-data with the file in "audio" (mp3, wav, m4a) and an optional "language" field',
+  operation: SpeechToTextDocument,
+  upload: 'audio',
+  schema: {
+    querystring: { type: 'object', properties: { language: str } },
+    data: { type: 'object', properties: { text: str, language: { type: ['string', 'null'] }, durationSeconds: { type: ['number', 'null'] } } },
+  },
+  toVariables: ({ body, query, files }) => ({
+    audio: files.audio,
+    language: (body as Record<string, string>).language ?? (query.language as string | undefined),
+  }),
+  toData: (data) => data.speechToText,
+});
+
 /** Seed 004's chat endpoint and seed 000's AI service, both on sendMessage (waiting for the reply). */
 export const AI_ROUTES = [
+  speechRoute,
   defineRoute({
     method: 'POST',
     path: '/v1/chat/message',

@@ -1,0 +1,55 @@
+/** Small real audio files built in the test: enough header for format and duration detection. */
+
+/** A PCM WAV: 16-bit mono at `rate` Hz, `seconds` long of silence. */
+export function wavFile(seconds: number, rate = 16000): Buffer {
+  const data = Buffer.alloc(Math.round(seconds * rate) * 2);
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0, 'latin1');
+  header.writeUInt32LE(36 + data.length, 4);
+  header.write('WAVE', 8, 'latin1');
+  header.write('fmt ', 12, 'latin1');
+  header.writeUInt32LE(16, 16); // fmt chunk size
+  header.writeUInt16LE(1, 20); // PCM
+  header.writeUInt16LE(1, 22); // mono
+  header.writeUInt32LE(rate, 24);
+  header.writeUInt32LE(rate * 2, 28); // byte rate
+  header.writeUInt16LE(2, 32); // block align
+  header.writeUInt16LE(16, 34); // bits per sample
+  header.write('data', 36, 'latin1');
+  header.writeUInt32LE(data.length, 40);
+  return Buffer.concat([header, data]);
+}
+
+/** An MP3 with an ID3v2 tag followed by MPEG-1 layer III frames (128 kbit/s, 44.1 kHz). */
+export function mp3File(frames = 10): Buffer {
+  const id3 = Buffer.from([0x49, 0x44, 0x33, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]);
+  const frame = Buffer.alloc(417);
+  frame.set([0xff, 0xfb, 0x90, 0x64]);
+  return Buffer.concat([id3, ...Array.from({ length: frames }, () => frame)]);
+}
+
+/** An MP3 that starts straight with a frame (no ID3 tag), as many recorders write. */
+export function bareMp3File(): Buffer {
+  const frame = Buffer.alloc(417);
+  frame.set([0xff, 0xfb, 0x90, 0x64]);
+  return Buffer.concat([frame, frame]);
+}
+
+/** An M4A (MPEG-4 audio): an `ftyp` box with brand `M4A `, then an empty `mdat`. */
+export function m4aFile(brand = 'M4A '): Buffer {
+  const ftyp = Buffer.alloc(24);
+  ftyp.writeUInt32BE(24, 0);
+  ftyp.write('ftyp', 4, 'latin1');
+  ftyp.write(brand, 8, 'latin1');
+  ftyp.writeUInt32BE(0, 12);
+  ftyp.write('isomM4A ', 16, 'latin1');
+  const mdat = Buffer.alloc(64);
+  mdat.writeUInt32BE(64, 0);
+  mdat.write('mdat', 4, 'latin1');
+  return Buffer.concat([ftyp, mdat]);
+}
+
+/** A PNG signature and IHDR: what a renamed image looks like. */
+export function pngFile(): Buffer {
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(64)]);
+}

@@ -1,0 +1,170 @@
+import { request as httpRequest } from 'node:http';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { login } from '../helpers/accounts';
+import { m4aFile, mp3File, pngFile, wavFile } from '../helpers/audio';
+import { startTestApp, type TestApp } from '../helpers/test-app';
+import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
+
+const MUTATION = 'mutation($audio: Upload!, $language: String) { speechToText(audio: $audio, language: $language) { text language durationSeconds } }';
+
+/** A GraphQL multipart request (graphql-multipart-request-spec) with one file. */
+async function gqlUpload(t: TestApp, file: Buffer, opts: { token?: string; name?: string; type?: string; language?: string; preflight?: boolean } = {}) {
+  const form = new FormData();
+  form.append('operations', JSON.stringify({ query: MUTATION, variables: { audio: null, language: opts.language } }));
+  form.append('map', JSON.stringify({ 0: ['variables.audio'] }));
+  form.append('0', new Blob([new Uint8Array(file)], { type: opts.type ?? 'application/octet-stream' }), opts.name ?? 'voice.bin');
+  const res = await fetch(`${t.url}/graphql`, {
+    method: 'POST',
+    headers: { ...(opts.preflight === false ? {} : { 'apollo-require-preflight': 'true' }), ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
+    body: form,
+  });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+async function restUpload(t: TestApp, file: Buffer, opts: { token?: string; name?: string; language?: string } = {}) {
+  const form = new FormData();
+  if (opts.language) form.append('language', opts.language);
+  form.append('audio', new Blob([new Uint8Array(file)], { type: 'audio/mpeg' }), opts.name ?? 'voice.mp3');
+  const res = await fetch(`${t.url}/v1/ai/speech-to-text`, { method: 'POST', headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {}, body: form });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+/** Temporary files this feature may leave: our own stt-* folders and fs-capacitor buffers. */
+const leftovers = () => readdirSync(tmpdir()).filter((f) => f.startsWith('stt-') || f.startsWith('capacitor-')).sort();
+
+describe('speech to text', () => {
+  let ai: FakeOpenAI;
+  let t: TestApp;
+  let token: string;
+  let before: string[];
+  beforeAll(async () => {
+    ai = await startFakeOpenAI();
+    t = await startTestApp({ env: { ...ai.env(), MAX_UPLOAD_MB: '1' } });
+    ({ token } = await login(t));
+    before = leftovers();
+  });
+  afterAll(async () => {
+    await t.close();
+    await ai.close();
+  });
+
+  it('transcribes a WAV over GraphQL multipart, with the duration from its header and the zh default', async () => {
+    const file = wavFile(1.5);
+    const res = await gqlUpload(t, file, { token, name: 'whatever.txt', type: 'text/plain' });
+    expect(res.status).toBe(200);
+    expect(res.body.data.speechToText).toEqual({ text: '你好，世界', language: 'zh', durationSeconds: 1.5 });
+    expect(ai.transcriptions.at(-1)).toEqual({ model: 'whisper-1', language: 'zh', filename: 'upload.wav', contentType: expect.any(String), bytes: file.length });
+  });
+
+  it.each([
+    ['mp3', mp3File(), 'upload.mp3'],
+    ['m4a', m4aFile(), 'upload.m4a'],
+  ])('transcribes %s, named by its bytes, passing the language hint on', async (_fmt, file, sent) => {
+    const res = await gqlUpload(t, file, { token, name: 'recording.silk', language: 'en' });
+    expect(res.body.data.speechToText).toEqual({ text: '你好，世界', language: 'en', durationSeconds: null });
+    expect(ai.transcriptions.at(-1)).toMatchObject({ language: 'en', filename: sent, bytes: file.length });
+  });
+
+  it.each([
+    ['a PNG renamed to .mp3', pngFile(), 'UNSUPPORTED_AUDIO_FORMAT'],
+    ['an empty file', Buffer.alloc(0), 'EMPTY_FILE'],
+  ])('refuses %s with BAD_REQUEST and never calls the provider', async (_label, file, reason) => {
+    const calls = ai.transcriptions.length;
+    const res = await gqlUpload(t, file, { token, name: 'voice.mp3', type: 'audio/mpeg' });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].extensions).toMatchObject({ code: 'BAD_REQUEST', details: { field: 'audio', reason } });
+    expect(ai.transcriptions.length).toBe(calls);
+  });
+
+  it('refuses a bad language hint', async () => {
+    const res = await gqlUpload(t, wavFile(0.1), { token, language: 'not a language!' });
+    expect(res.body.errors[0].extensions).toMatchObject({ code: 'BAD_REQUEST', details: { field: 'language' } });
+  });
+
+  it('refuses a multipart request without a preflight header (CSRF) before reading the file', async () => {
+    const calls = ai.transcriptions.length;
+    const res = await gqlUpload(t, wavFile(0.5), { token, preflight: false });
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(res.body)).toMatch(/CSRF|preflight/i);
+    expect(ai.transcriptions.length).toBe(calls);
+  });
+
+  it('refuses an upload without a credential', async () => {
+    const res = await gqlUpload(t, wavFile(0.5));
+    expect(res.status).toBe(401);
+    expect((await restUpload(t, wavFile(0.5))).status).toBe(401);
+  });
+
+  it('answers UPSTREAM_ERROR when the provider fails', async () => {
+    ai.nextModes.push('error500');
+    const res = await gqlUpload(t, wavFile(0.2), { token });
+    expect(res.status).toBe(502);
+    expect(res.body.errors[0].extensions).toMatchObject({ code: 'UPSTREAM_ERROR', status: 502 });
+  });
+
+  it('gives the same results over REST: text in the envelope, 400 for a PNG', async () => {
+    const ok = await restUpload(t, mp3File(), { token, language: 'zh' });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toEqual({ code: 200, message: 'success', data: { text: '你好，世界', language: 'zh', durationSeconds: null } });
+    const png = await restUpload(t, pngFile(), { token });
+    expect(png.status).toBe(400);
+    expect(png.body.error.details).toEqual({ field: 'audio', reason: 'UNSUPPORTED_AUDIO_FORMAT' });
+    const wrongType = await fetch(`${t.url}/v1/ai/speech-to-text`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' });
+    expect(wrongType.status).toBe(400);
+  });
+
+  /** Streams `total` bytes of a multipart upload and reports how far it got and what came back. */
+  function streamHugeUpload(path: string, headers: Record<string, string>, total: number, field: string, extraParts = '') {
+    return new Promise<{ status?: number; body: string; written: number }>((resolve) => {
+      const boundary = 'XBOUNDARYX';
+      const req = httpRequest(`${t.url}${path}`, { method: 'POST', headers: { ...headers, 'content-type': `multipart/form-data; boundary=${boundary}` } });
+      let written = 0;
+      let status: number | undefined;
+      let body = '';
+      let finished = false;
+      const finish = () => {
+        if (finished) return;
+        finished = true;
+        resolve({ status, body, written });
+      };
+      req.on('response', (res) => {
+        status = res.statusCode;
+        res.on('data', (c) => (body += c));
+        res.on('end', finish);
+        res.on('error', finish);
+      });
+      req.on('error', finish);
+      req.on('close', () => setTimeout(finish, 50));
+      req.write(`${extraParts}--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="big.wav"\r\nContent-Type: audio/wav\r\n\r\n`);
+      const chunk = Buffer.concat([wavFile(0.01), Buffer.alloc(64 * 1024 - 364)]);
+      const pump = () => {
+        while (written < total && !req.destroyed) {
+          written += chunk.length;
+          if (!req.write(chunk)) return void req.once('drain', pump);
+        }
+        if (!req.destroyed) req.end(`\r\n--${boundary}--\r\n`);
+      };
+      pump();
+    });
+  }
+
+  it('answers PAYLOAD_TOO_LARGE (413) past MAX_UPLOAD_MB and stops reading early, over GraphQL and REST', async () => {
+    const total = 40 * 1024 * 1024;
+    const operations = `--XBOUNDARYX\r\nContent-Disposition: form-data; name="operations"\r\n\r\n${JSON.stringify({ query: MUTATION, variables: { audio: null } })}\r\n--XBOUNDARYX\r\nContent-Disposition: form-data; name="map"\r\n\r\n{"0":["variables.audio"]}\r\n`;
+    const gql = await streamHugeUpload('/graphql', { authorization: `Bearer ${token}`, 'apollo-require-preflight': 'true' }, total, '0', operations);
+    expect(gql.status).toBe(413);
+    expect(JSON.parse(gql.body).errors[0].extensions).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', status: 413 });
+    expect(gql.written).toBeLessThan(total / 4);
+
+    const rest = await streamHugeUpload('/v1/ai/speech-to-text', { authorization: `Bearer ${token}` }, total, 'audio');
+    expect(rest.status).toBe(413);
+    expect(JSON.parse(rest.body)).toMatchObject({ code: 413, data: null, error: { code: 413 } });
+    expect(rest.written).toBeLessThan(total / 4);
+  });
+
+  it('leaves no temporary files behind', async () => {
+    await new Promise((r) => setTimeout(r, 200));
+    expect(leftovers()).toEqual(before);
+  });
+});
