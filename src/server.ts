@@ -27,6 +27,7 @@ import { createArmor, PARSE_OPTIONS } from './schema/limits';
 import type { Credentials, Identification } from './services/auth/authenticator';
 import { credentialKey } from './services/auth/live-sessions';
 import { createGraphqlWsHandler } from './ws/graphql-ws';
+import { registerLegacySocket } from './ws/legacy-socket';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const WS_MAX_PAYLOAD_BYTES = 256 * 1024;
@@ -271,6 +272,7 @@ export async function buildServer(parts: ServerParts): Promise<{ app: FastifyIns
     wsHandler,
   });
 
+  registerLegacySocket(app, deps);
   registerHealthRoutes(app, parts.readinessChecks);
   registerRestRoutes(app, apollo, parts.restRoutes, contextFor, { maxUploadBytes: config.stt.maxUploadBytes });
   app.get('/v1/openapi.json', { schema: hidden }, async () => app.swagger());
