@@ -5,7 +5,7 @@ import { isDatabaseReachable, openOrm } from './db/orm';
 import { ChatActivity } from './entities/chat-activity.entity';
 import { RevokedToken } from './entities/revoked-token.entity';
 import type { AppDeps } from './deps';
-import { REST_ROUTES } from './rest/routes';
+import { REST_ROUTES } from './rest/routes/index';
 import { buildAppSchema } from './schema/build-schema';
 import { buildServer, loggerOptions } from './server';
 import { EchoProvider, OpenAICompatibleProvider } from './services/ai/chat-provider';

@@ -26,6 +26,7 @@ import { errorHandlingPlugin, formatError } from './schema/format-error';
 import { createArmor, PARSE_OPTIONS } from './schema/limits';
 import type { Credentials, Identification } from './services/auth/authenticator';
 import { credentialKey } from './services/auth/live-sessions';
+import { runAt } from './util/run-at';
 import { createGraphqlWsHandler } from './ws/graphql-ws';
 import { registerLegacySocket } from './ws/legacy-socket';
 
@@ -214,11 +215,10 @@ export async function buildServer(parts: ServerParts): Promise<{ app: FastifyIns
   const watchCredential = (viewer: Viewer, socket: WebSocket) => {
     const close = (reason: string) => socket.close(WS_CREDENTIAL_REFUSED, reason);
     const unregister = deps.authenticator.sessions.register(credentialKey(viewer.credential), close);
-    const expiry = viewer.credential.kind === 'jwt' ? setTimeout(() => close('Token expired'), Math.max(0, viewer.credential.expiresAt.getTime() - Date.now())) : undefined;
-    expiry?.unref();
+    const cancelExpiry = viewer.credential.kind === 'jwt' ? runAt(viewer.credential.expiresAt, () => close('Token expired')) : undefined;
     socket.once('close', () => {
       unregister();
-      clearTimeout(expiry);
+      cancelExpiry?.();
     });
   };
   const graphiql = config.production ? undefined : registerGraphiqlAssets(app);

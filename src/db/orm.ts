@@ -52,6 +52,13 @@ export function ormOptions(db: DatabaseConfig, onQuery?: (sql: string) => void, 
 export async function openOrm(db: DatabaseConfig, opts: OpenOrmOptions): Promise<Orm> {
   if (db.kind === 'sqlite' && db.path !== ':memory:') mkdirSync(dirname(db.path), { recursive: true });
   const orm = await MikroORM.init(ormOptions(db, opts.onQuery, opts.log));
+  if (db.kind === 'sqlite' && db.path !== ':memory:') {
+    // better-sqlite3 runs on the event loop: in the default rollback-journal mode every commit
+    // fsyncs there (measured: event-loop stalls up to 1.2 s under 500 concurrent replies). WAL
+    // with synchronous=NORMAL is durable across process crashes and far cheaper per commit.
+    await orm.em.getConnection().execute('pragma journal_mode = WAL');
+    await orm.em.getConnection().execute('pragma synchronous = NORMAL');
+  }
   if (db.kind === 'mysql') await orm.schema.ensureDatabase({ create: true });
   if (opts.migrate) await migrate(orm, db);
   return orm;
