@@ -15,7 +15,7 @@ function startServer(name, env = {}, nodeArgs = []) {
     child.stdout.on('data', (d) => {
       buf += d;
       const line = buf.split('\n').find((l) => l.startsWith('{"url"'));
-      if (line) resolve({ url: JSON.parse(line).url, stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) });
+      if (line) resolve({ url: JSON.parse(line).url, pid: child.pid, stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) });
     });
     child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
   });

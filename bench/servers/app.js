@@ -16,6 +16,14 @@ const { parseConfig } = require('../../dist/config');
     RATE_LIMIT_PER_MINUTE: '1000000',
   });
   const app = await createApp(config);
+  if (process.env.BENCH_STATS) {
+    // Event-loop delay and memory of this process, for load scenarios.
+    const { monitorEventLoopDelay } = require('node:perf_hooks');
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
+    app.server.get('/__bench_stats', async () => ({ rss: process.memoryUsage().rss, eventLoopDelayP99Ms: loop.percentile(99) / 1e6, eventLoopDelayMaxMs: loop.max / 1e6 }));
+    app.server.post('/__bench_stats/reset', async () => (loop.reset(), { ok: true }));
+  }
   const url = await app.listen();
   console.log(JSON.stringify({ url }));
   process.once('SIGTERM', () => app.shutdown('SIGTERM').then(() => process.exit(0)));

@@ -1,0 +1,291 @@
+// AI replies against a streaming fake provider (bench/servers/fake-openai.js: 40 chunks, 50 ms
+// to the first, 10 ms apart; each chunk carries the time the fake wrote it).
+// (1) Latency of one reply at a time: time to first token (TTFT) and total, calling the fake
+//     directly with the openai SDK (baseline) and raw fetch, vs through this server (GraphQL
+//     sendMessage(stream: true) + replyStream over graphql-ws, and REST POST /v1/ai/message).
+// (2) 500 concurrent streaming replies (50 users x 10), one subscriber each: deltas/s delivered,
+//     delivery delay (fake writes a chunk -> subscriber receives the delta), peak RSS, CPU and
+//     event-loop delay of the server; baseline: the same 500 streams read straight from the fake.
+// Env: BENCH_AI_RUNS (50), BENCH_AI_ONLY=latency|load, BENCH_APP_NODE_ARGS (e.g. "--cpu-prof").
+const { readFileSync } = require('node:fs');
+const { performance } = require('node:perf_hooks');
+const { TextDecoder } = require('node:util');
+const { createClient } = require('graphql-ws');
+const OpenAI = require('openai');
+const WebSocket = require('ws');
+const { startServer, fmt } = require('../lib');
+
+const WARMUP = 5;
+const RUNS = Number(process.env.BENCH_AI_RUNS || 50);
+const USERS = 50;
+const REPLIES_PER_USER = 10;
+const STREAMS = USERS * REPLIES_PER_USER;
+const CHUNKS = 40;
+const ONE_REPLY_TIMEOUT_MS = 30_000;
+const LOAD_TIMEOUT_MS = 90_000;
+const SEND = 'mutation($input: SendMessageInput!) { sendMessage(input: $input) { sessionId messageId reply { content status } } }';
+const FOLLOW = 'subscription($id: ID!) { replyStream(messageId: $id) { seq delta done error { code message } } }';
+
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : NaN;
+};
+const ms = (n) => (Number.isFinite(n) ? fmt(n, 1) : 'n/a');
+const stamps = (text) => [...text.matchAll(/t(\d{13})/g)].map((m) => Number(m[1]));
+
+/** Rejects after `limit` ms (calling onTimeout to clean up) unless `promise` settles first. */
+function withTimeout(promise, limit, what, onTimeout) {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => {
+        onTimeout?.();
+        reject(new Error(`${what}: no answer in ${limit} ms`));
+      }, limit);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+async function post(url, body, token) {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body), signal: timeoutSignal(ONE_REPLY_TIMEOUT_MS) });
+  const json = await res.json();
+  if (!res.ok || json.errors) throw new Error(`${res.status} ${JSON.stringify(json).slice(0, 300)}`);
+  return json;
+}
+
+function timeoutSignal(limit) {
+  const c = new AbortController();
+  setTimeout(() => c.abort(new Error('timeout')), limit).unref();
+  return c.signal;
+}
+
+async function login(url, code) {
+  return (await post(`${url}/graphql`, { query: `mutation { wechatLogin(input: { code: "${code}" }) { token } }` })).data.wechatLogin.token;
+}
+
+/** Streams one completion from the fake with fetch; onDelta(text) per chunk; resolves at [DONE]. */
+async function direct(fakeUrl, onDelta) {
+  const res = await fetch(`${fakeUrl}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' },
+    body: JSON.stringify({ model: 'bench', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] }),
+    signal: timeoutSignal(ONE_REPLY_TIMEOUT_MS),
+  });
+  if (!res.ok) throw new Error(`fake answered ${res.status}`);
+  const decoder = new TextDecoder();
+  let buf = '';
+  for await (const chunk of res.body) {
+    buf += decoder.decode(chunk, { stream: true });
+    let i;
+    while ((i = buf.indexOf('\n\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      if (line === 'data: [DONE]') return;
+      const content = JSON.parse(line.slice(6)).choices[0]?.delta?.content;
+      if (content) onDelta(content);
+    }
+  }
+  throw new Error('stream ended without [DONE]');
+}
+
+/** One reply through GraphQL: sendMessage(stream: true), then replyStream until done. */
+async function viaGraphql(url, token, ws, onDelta, onSubscribed) {
+  const { data } = await post(`${url}/graphql`, { query: SEND, variables: { input: { content: 'hi', stream: true } } }, token);
+  onSubscribed?.(Date.now());
+  let unsubscribe;
+  const followed = new Promise((resolve, reject) => {
+    unsubscribe = ws.subscribe(
+      { query: FOLLOW, variables: { id: data.sendMessage.messageId } },
+      {
+        next: (r) => {
+          if (r.errors) return reject(new Error(JSON.stringify(r.errors)));
+          const e = r.data.replyStream;
+          if (e.error) return reject(new Error(`reply failed: ${e.error.code} ${e.error.message}`));
+          if (!e.done) onDelta(e.delta);
+        },
+        error: (err) => reject(err instanceof Error ? err : new Error(JSON.stringify(err))),
+        complete: resolve,
+      },
+    );
+  });
+  await withTimeout(followed, ONE_REPLY_TIMEOUT_MS, 'replyStream', () => unsubscribe());
+}
+
+/** A graphql-ws client, connected (and authenticated) before it is used. */
+async function wsClient(url, token, clients) {
+  let connected;
+  const ready = new Promise((resolve, reject) => (connected = { resolve, reject }));
+  const client = createClient({
+    url: `${url.replace(/^http/, 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${token}` },
+    lazy: false,
+    retryAttempts: 0,
+    on: { connected: () => connected.resolve(), closed: (e) => connected.reject(new Error(`ws closed ${e?.code ?? ''}`)) },
+    onNonLazyError: (e) => connected.reject(e instanceof Error ? e : new Error(String(e?.code ?? e))),
+  });
+  clients.push(client);
+  await withTimeout(ready, 10_000, 'graphql-ws connect');
+  return client;
+}
+
+/** WARMUP + RUNS replies one after another; TTFT (when onDelta fires) and total, in ms. */
+async function latency(label, fn) {
+  const ttft = [];
+  const total = [];
+  for (let i = 0; i < WARMUP + RUNS; i++) {
+    const t0 = performance.now();
+    let first;
+    await withTimeout(fn(() => (first ??= performance.now() - t0)), ONE_REPLY_TIMEOUT_MS + 1000, label);
+    if (i < WARMUP) continue;
+    total.push(performance.now() - t0);
+    if (first !== undefined) ttft.push(first);
+  }
+  return { label, ttft, total };
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+const procKb = (pid, key) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+
+/**
+ * Runs all streams at once. Each stream is `(onDelta, onStart) => Promise`; onStart(ms) says
+ * from when its chunks count as live (for GraphQL: once subscribed). Returns throughput,
+ * delivery delays (ms), TTFT under load and how many streams completed with all chunks.
+ */
+async function loadRun(streams, pids) {
+  const delays = [];
+  const ttft = [];
+  let deltas = 0;
+  let replayed = 0;
+  let complete = 0;
+  const cpu0 = pids.map(cpuSeconds);
+  const self0 = process.cpuUsage();
+  const t0 = performance.now();
+  const one = async (run) => {
+    const started = performance.now();
+    let since = 0;
+    let got = 0;
+    await run(
+      (text) => {
+        deltas++;
+        if (got === 0) ttft.push(performance.now() - started);
+        const now = Date.now();
+        for (const ts of stamps(text)) {
+          got++;
+          // Chunks written before the subscriber joined arrive from the replay buffer: their age
+          // says how late the subscriber was, not how fast delivery is.
+          if (ts >= since) delays.push(now - ts);
+          else replayed++;
+        }
+      },
+      (at) => (since = at),
+    );
+    if (got === CHUNKS) complete++;
+    else throw new Error(`stream got ${got}/${CHUNKS} chunks`);
+  };
+  const results = await withTimeout(Promise.allSettled(streams.map(one)), LOAD_TIMEOUT_MS, 'load run');
+  const seconds = (performance.now() - t0) / 1000;
+  const self = process.cpuUsage(self0);
+  const cpu = pids.map((pid, i) => (cpuSeconds(pid) - cpu0[i]) / seconds);
+  const failed = results.filter((r) => r.status === 'rejected').map((r) => String(r.reason?.message ?? r.reason));
+  return { complete, failed, deltas, replayed, seconds, deltasPerSecond: deltas / seconds, delays, ttft, cpu, clientCpu: (self.user + self.system) / 1e6 / seconds };
+}
+
+module.exports = {
+  name: 'AI streaming',
+  async run() {
+    const only = process.env.BENCH_AI_ONLY;
+    const fake = await startServer('fake-openai');
+    const clients = [];
+    let app;
+    try {
+      app = await startServer(
+        'app',
+        {
+          OPENAI_BASE_URL: `${fake.url}/v1`,
+          OPENAI_API_KEY: 'sk-bench',
+          DEFAULT_MODEL: 'bench-model',
+          MAX_CONCURRENT_STREAMS: String(REPLIES_PER_USER),
+          AI_RATE_LIMIT_PER_MINUTE: '1000000',
+          LOGIN_RATE_LIMIT_PER_MINUTE: '1000000',
+          BENCH_STATS: '1',
+        },
+        (process.env.BENCH_APP_NODE_ARGS || '').split(' ').filter(Boolean),
+      );
+      const results = [];
+
+      // (1) Latency, one reply at a time.
+      if (only !== 'load') {
+        const token = await login(app.url, 'bench-latency');
+        const ws = await wsClient(app.url, token, clients);
+        const sdk = new OpenAI({ baseURL: `${fake.url}/v1`, apiKey: 'sk-bench', maxRetries: 0, timeout: ONE_REPLY_TIMEOUT_MS });
+        const viaSdk = async (onDelta) => {
+          const stream = await sdk.chat.completions.create({ model: 'bench', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] });
+          for await (const c of stream) if (c.choices[0]?.delta?.content) onDelta(c.choices[0].delta.content);
+        };
+        const runs = [
+          await latency('baseline: the fake, called directly with the openai SDK', viaSdk),
+          await latency('the fake, called directly with fetch + SSE parsing', (onDelta) => direct(fake.url, onDelta)),
+          await latency('GraphQL: sendMessage(stream: true) + replyStream (graphql-ws)', (onDelta) => viaGraphql(app.url, token, ws, onDelta)),
+          await latency('REST: POST /v1/ai/message (waits for the whole reply)', () =>
+            post(`${app.url}/v1/ai/message`, { message: 'hi' }, token).then((r) => {
+              if (stamps(r.data?.text ?? '').length !== CHUNKS) throw new Error(`REST reply: ${JSON.stringify(r).slice(0, 200)}`);
+            }),
+          ),
+        ];
+        const [base] = runs;
+        const rows = runs.map((r) => ({ label: r.label, rps: 1000 / pct(r.total, 50), p50: pct(r.total, 50), p99: pct(r.total, 99) }));
+        const added = (a, b) => (Number.isFinite(a - b) ? `${a - b >= 0 ? '+' : ''}${fmt(a - b, 1)}` : 'n/a');
+        let notes = '| path | TTFT p50 | TTFT p99 | total p50 | total p99 | added TTFT p50 | added total p50 |\n|---|---:|---:|---:|---:|---:|---:|\n';
+        for (const r of runs) {
+          notes += `| ${r.label.replace(/ \(.*\)$/, '').replace(/^baseline: /, '')} | ${ms(pct(r.ttft, 50))} | ${ms(pct(r.ttft, 99))} | ${ms(pct(r.total, 50))} | ${ms(pct(r.total, 99))} | ${added(pct(r.ttft, 50), pct(base.ttft, 50))} | ${added(pct(r.total, 50), pct(base.total, 50))} |\n`;
+        }
+        notes += `\nAll in ms. TTFT = from sending the request (for GraphQL: the sendMessage mutation) until the first delta arrives; n/a for REST, which returns the whole reply. ${RUNS < 100 ? `With ${RUNS} replies, p99 is the slowest one. ` : ''}The fake's own floor is 50 ms to the first chunk and ${50 + (CHUNKS - 1) * 10} ms in all.`;
+        results.push({ title: `One reply at a time (${RUNS} replies after ${WARMUP} warm-up; req/s = 1000 / p50; p50/p99 = total time per reply in ms)`, rows, baseline: rows[0], notes });
+      }
+
+      // (2) 500 concurrent streams, one subscriber each.
+      if (only !== 'latency') {
+        const tokens = [];
+        for (let u = 0; u < USERS; u++) tokens.push(await login(app.url, `bench-load-${u}`));
+        const sockets = [];
+        for (const t of tokens) sockets.push({ token: t, ws: await wsClient(app.url, t, clients) });
+
+        const baseLoad = await loadRun(Array.from({ length: STREAMS }, () => (onDelta) => direct(fake.url, onDelta)), [fake.pid]);
+        await new Promise((r) => setTimeout(r, 500));
+        const rssBefore = procKb(app.pid, 'VmRSS') / 1024;
+        await fetch(`${app.url}/__bench_stats/reset`, { method: 'POST' });
+        const ours = await loadRun(
+          sockets.flatMap((s) => Array.from({ length: REPLIES_PER_USER }, () => (onDelta, onStart) => viaGraphql(app.url, s.token, s.ws, onDelta, onStart))),
+          [app.pid, fake.pid],
+        );
+        const stats = await (await fetch(`${app.url}/__bench_stats`)).json();
+        const peakRss = procKb(app.pid, 'VmHWM') / 1024;
+        const loadRows = [
+          { label: `baseline: ${baseLoad.complete}/${STREAMS} streams read straight from the fake (fetch + SSE)`, rps: baseLoad.deltasPerSecond, p50: pct(baseLoad.delays, 50), p99: pct(baseLoad.delays, 99) },
+          { label: `this server: ${ours.complete}/${STREAMS} replies, sendMessage + replyStream over graphql-ws`, rps: ours.deltasPerSecond, p50: pct(ours.delays, 50), p99: pct(ours.delays, 99) },
+        ];
+        const failures = (r) => (r.failed.length ? `; **${r.failed.length} failed** (first: ${r.failed[0].slice(0, 200)})` : '');
+        const pctCpu = (x) => `${fmt(x * 100)} %`;
+        const notes = [
+          `- Run time: baseline ${fmt(baseLoad.seconds, 1)} s, this server ${fmt(ours.seconds, 1)} s (the fake alone needs ${fmt((50 + (CHUNKS - 1) * 10) / 1000, 2)} s per stream; ${STREAMS} x ${CHUNKS} = ${fmt(STREAMS * CHUNKS)} deltas offered at up to ~${fmt((STREAMS * CHUNKS) / 0.44)}/s).`,
+          `- Deltas received: baseline ${fmt(baseLoad.deltas)}${failures(baseLoad)}; this server ${fmt(ours.deltas)}${failures(ours)}; ${fmt(ours.replayed)} chunks reached their subscriber from the replay buffer (written before it subscribed) and are left out of the delay.`,
+          `- TTFT under load (request sent -> first delta): baseline p50 ${ms(pct(baseLoad.ttft, 50))} / p99 ${ms(pct(baseLoad.ttft, 99))} ms; this server p50 ${ms(pct(ours.ttft, 50))} / p99 ${ms(pct(ours.ttft, 99))} ms.`,
+          `- Server: RSS ${fmt(rssBefore)} MB before the run, peak (VmHWM) ${fmt(peakRss)} MB; event-loop delay during the run p99 ${ms(stats.eventLoopDelayP99Ms)} ms, max ${ms(stats.eventLoopDelayMaxMs)} ms.`,
+          `- CPU during the run (1 core = 100 %, 2 cores here): this server ${pctCpu(ours.cpu[0])}, fake ${pctCpu(ours.cpu[1])}, load generator ${pctCpu(ours.clientCpu)}; in the baseline run: fake ${pctCpu(baseLoad.cpu[0])}, load generator ${pctCpu(baseLoad.clientCpu)}.`,
+        ].join('\n');
+        results.push({ title: `${STREAMS} concurrent streaming replies (${USERS} users x ${REPLIES_PER_USER}), one subscriber each (req/s = deltas delivered per second; p50/p99 = delivery delay in ms, fake writes a chunk -> subscriber receives it)`, rows: loadRows, baseline: loadRows[0], notes });
+      }
+      return results;
+    } finally {
+      await Promise.allSettled(clients.map((c) => c.dispose()));
+      if (app) await app.stop();
+      await fake.stop();
+    }
+  },
+};
