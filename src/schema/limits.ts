@@ -22,7 +22,8 @@ export function createArmor(): ReturnType<ApolloArmor['protect']> {
     // armor's Apollo token plugin turns every syntax error into a 500; graphql-js's own
     // parser limit (Apollo `parseOptions`, see PARSE_OPTIONS) reports a 400 instead.
     maxTokens: { enabled: false },
-    costLimit: { maxCost: QUERY_LIMITS.cost },
+    // A selection costs the same whether or not it is split into fragments (Apollo Client apps use many).
+    costLimit: { maxCost: QUERY_LIMITS.cost, flattenFragments: true },
     // Suggestions leak the schema where introspection is off.
     blockFieldSuggestion: { enabled: true },
   }).protect();

@@ -41,6 +41,17 @@ describe('query limits and request protection', () => {
     expect(Object.keys(ok.body.data ?? {})).toHaveLength(15);
   });
 
+  it('charges the same cost whether or not a selection is split into nested fragments', async () => {
+    const fields = Array.from({ length: 6 }, () => 'id name type provider contextWindow isDefault').join(' ');
+    const inline = `{ ${Array.from({ length: 15 }, (_, i) => `a${i}: models { ${fields} }`).join(' ')} }`;
+    const nested = `fragment A on AiModel { ...B } fragment B on AiModel { ...C } fragment C on AiModel { ${fields} }
+      { ${Array.from({ length: 15 }, (_, i) => `a${i}: models { ...A }`).join(' ')} }`;
+    const a = await t.gql(inline);
+    const b = await t.gql(nested);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(b.body.data).toEqual(a.body.data);
+  });
+
   it('refuses more than 50 directives', async () => {
     const res = await t.gql(`{ models ${'@include(if: true) '.repeat(51)}{ id } }`);
     expect(res.status).toBe(400);
