@@ -1,11 +1,11 @@
+import { startAppWithFakeAi } from '../helpers/ai';
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql } from '@apollo/client';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { getMainDefinition } from '@apollo/client/utilities';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { login } from '../helpers/accounts';
-import { startTestApp, type TestApp } from '../helpers/test-app';
-import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
+import { type TestApp } from '../helpers/test-app';
 
 const SEND = gql`
   mutation Send($input: SendMessageInput!) {
@@ -28,16 +28,12 @@ const CHAT = gql`
 `;
 
 describe('an Apollo Client app: send, subscribe, read back', () => {
-  let ai: FakeOpenAI;
   let t: TestApp;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    ai = await startFakeOpenAI({ chunkSize: 2, delayMs: 5 });
-    t = await startTestApp({ env: { ...ai.env(), DEFAULT_MODEL: 'gpt-test' } });
+    ({ t, close } = await startAppWithFakeAi({ chunkSize: 2, delayMs: 5 }));
   });
-  afterAll(async () => {
-    await t.close();
-    await ai.close();
-  });
+  afterAll(() => close());
 
   it('runs the whole flow through HttpLink + GraphQLWsLink', async () => {
     const { token } = await login(t);

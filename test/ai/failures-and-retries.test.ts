@@ -2,21 +2,18 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { login, rows } from '../helpers/accounts';
-import { REPLY_STREAM, send } from '../helpers/ai';
+import { REPLY_STREAM, send, startAppWithFakeAi } from '../helpers/ai';
 import { collect, startTestApp, type TestApp } from '../helpers/test-app';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 
 describe('provider failures', () => {
   let ai: FakeOpenAI;
   let t: TestApp;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    ai = await startFakeOpenAI();
-    t = await startTestApp({ env: { ...ai.env(), DEFAULT_MODEL: 'gpt-test', AI_TIMEOUT_MS: '600' } });
+    ({ ai, t, close } = await startAppWithFakeAi({}, { AI_TIMEOUT_MS: '600' }));
   });
-  afterAll(async () => {
-    await t.close();
-    await ai.close();
-  });
+  afterAll(() => close());
 
   it('retries before the first token: a 500 then a 429 then success gives the reply', async () => {
     const { token } = await login(t);
@@ -64,14 +61,11 @@ describe('provider failures', () => {
 describe('safe retries with clientMessageId', () => {
   let ai: FakeOpenAI;
   let t: TestApp;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    ai = await startFakeOpenAI();
-    t = await startTestApp({ env: { ...ai.env(), DEFAULT_MODEL: 'gpt-test' } });
+    ({ ai, t, close } = await startAppWithFakeAi());
   });
-  afterAll(async () => {
-    await t.close();
-    await ai.close();
-  });
+  afterAll(() => close());
 
   it('a retry returns the same messages without calling the provider again', async () => {
     const { token } = await login(t);

@@ -1,18 +1,16 @@
+import { startAppWithFakeAi } from '../helpers/ai';
 import { login, rows } from '../helpers/accounts';
-import { startTestApp, type TestApp } from '../helpers/test-app';
-import { startFakeOpenAI, usageFor, type FakeOpenAI } from '../fakes/openai';
+import { type TestApp } from '../helpers/test-app';
+import { usageFor, type FakeOpenAI } from '../fakes/openai';
 
 describe('AI over /v1', () => {
   let ai: FakeOpenAI;
   let t: TestApp;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    ai = await startFakeOpenAI();
-    t = await startTestApp({ env: { ...ai.env(), DEFAULT_MODEL: 'gpt-test' } });
+    ({ ai, t, close } = await startAppWithFakeAi());
   });
-  afterAll(async () => {
-    await t.close();
-    await ai.close();
-  });
+  afterAll(() => close());
 
   it('POST /v1/chat/message answers the seed 004 shape and continues a session', async () => {
     const { token } = await login(t);

@@ -1,19 +1,16 @@
 import { login, rows } from '../helpers/accounts';
-import { REPLY_STREAM, send } from '../helpers/ai';
-import { collect, startTestApp, type TestApp } from '../helpers/test-app';
-import { startFakeOpenAI, usageFor, type FakeOpenAI } from '../fakes/openai';
+import { REPLY_STREAM, send, startAppWithFakeAi } from '../helpers/ai';
+import { collect, type TestApp } from '../helpers/test-app';
+import { usageFor, type FakeOpenAI } from '../fakes/openai';
 
 describe('sendMessage against an OpenAI-compatible provider', () => {
   let ai: FakeOpenAI;
   let t: TestApp;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    ai = await startFakeOpenAI();
-    t = await startTestApp({ env: { ...ai.env(), DEFAULT_MODEL: 'gpt-test' } });
+    ({ ai, t, close } = await startAppWithFakeAi());
   });
-  afterAll(async () => {
-    await t.close();
-    await ai.close();
-  });
+  afterAll(() => close());
 
   it('waits for the whole reply with stream: false and stores it with the provider usage', async () => {
     const { token } = await login(t);

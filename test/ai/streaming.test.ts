@@ -1,22 +1,19 @@
 import { login, rows } from '../helpers/accounts';
-import { REPLY_STREAM, send } from '../helpers/ai';
+import { REPLY_STREAM, send, startAppWithFakeAi } from '../helpers/ai';
 import { openGraphqlWs } from '../helpers/raw-ws';
-import { collect, startTestApp, type TestApp } from '../helpers/test-app';
-import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
+import { collect, type TestApp } from '../helpers/test-app';
+import type { FakeOpenAI } from '../fakes/openai';
 
 const CHAT_EVENTS = 'subscription($sessionId: ID!) { chatEvents(sessionId: $sessionId) { messageId seq delta done message { content } } }';
 
 describe('following, resuming and stopping replies', () => {
   let ai: FakeOpenAI;
   let t: TestApp;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    ai = await startFakeOpenAI({ chunkSize: 3 });
-    t = await startTestApp({ env: { ...ai.env(), DEFAULT_MODEL: 'gpt-test' } });
+    ({ ai, t, close } = await startAppWithFakeAi({ chunkSize: 3 }));
   });
-  afterAll(async () => {
-    await t.close();
-    await ai.close();
-  });
+  afterAll(() => close());
 
   const waitFor = async (check: () => Promise<boolean> | boolean, ms = 5000) => {
     const until = Date.now() + ms;

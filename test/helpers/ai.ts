@@ -1,4 +1,5 @@
-import type { TestApp } from './test-app';
+import { startFakeOpenAI, type FakeOpenAIOptions } from '../fakes/openai';
+import { startTestApp, type TestApp } from './test-app';
 
 export const SEND = `mutation($input: SendMessageInput!) {
   sendMessage(input: $input) {
@@ -18,4 +19,18 @@ export const REPLY_STREAM = `subscription($messageId: ID!, $afterSeq: Int) {
 
 export async function send(t: TestApp, token: string, input: Record<string, unknown>) {
   return t.gql<any>(SEND, { input }, { token });
+}
+
+/** The app on a fake OpenAI-compatible provider whose catalog default is `gpt-test`. */
+export async function startAppWithFakeAi(fake: FakeOpenAIOptions = {}, env: Record<string, string> = {}) {
+  const ai = await startFakeOpenAI(fake);
+  const t = await startTestApp({ env: { ...ai.env(), DEFAULT_MODEL: 'gpt-test', ...env } });
+  return {
+    ai,
+    t,
+    close: async () => {
+      await t.close();
+      await ai.close();
+    },
+  };
 }
