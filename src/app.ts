@@ -12,6 +12,8 @@ import { EchoProvider, OpenAICompatibleProvider } from './services/ai/chat-provi
 import { ModelCatalog } from './services/ai/model-catalog';
 import { ReplyHub } from './services/ai/reply-hub';
 import { SpeechService } from './services/speech/speech.service';
+import { RateLimits } from './services/limits/rate-limits';
+import { connectRedis, isRedisReachable } from './redis';
 import { Authenticator } from './services/auth/authenticator';
 import { TokenService } from './services/auth/token.service';
 import { LIST_CURSOR_TTL_MS } from './services/chats/chat.service';
@@ -55,7 +57,10 @@ export async function createApp(config: AppConfig, overrides: Partial<AppDeps> =
       : new LocalWechatLogin());
   if (wechatLogin.local) logger.warn('WeChat login is in local mode: any code logs in as a local user derived from it (development only)');
   const catalog = overrides.catalog ?? new ModelCatalog(config.ai.models);
+  const redis = overrides.redis ?? (config.redisUrl ? await connectRedis(config.redisUrl, logger) : undefined);
   const deps: AppDeps = {
+    redis,
+    rateLimits: overrides.rateLimits ?? new RateLimits(config.limits, redis ? { redis, prefix: config.redisPrefix } : undefined),
     config,
     orm,
     logger,
@@ -81,7 +86,10 @@ export async function createApp(config: AppConfig, overrides: Partial<AppDeps> =
     deps,
     schema: await buildAppSchema(),
     restRoutes: REST_ROUTES,
-    readinessChecks: [{ name: 'database', check: () => isDatabaseReachable(orm) }],
+    readinessChecks: [
+      { name: 'database', check: () => isDatabaseReachable(orm) },
+      ...(redis ? [{ name: 'redis', check: () => isRedisReachable(redis) }] : []),
+    ],
     identify: (credentials) => deps.authenticator.identify(credentials),
   });
 
@@ -111,6 +119,7 @@ export async function createApp(config: AppConfig, overrides: Partial<AppDeps> =
         server.server.closeAllConnections();
       }
       await orm.close(true);
+      redis?.disconnect();
       logger.info('stopped');
       return 0;
     })());

@@ -60,6 +60,8 @@ const envSchema = z.object({
   DATABASE_URL: z.preprocess(emptyToUndefined, z.string().default('sqlite:./data/app.db')),
   DB_MIGRATE_ON_START: bool(true),
   REDIS_URL: z.preprocess(emptyToUndefined, z.url({ protocol: /^rediss?$/, message: 'must be a redis:// URL' }).optional()),
+  // Lets several deployments (or test runs) share one Redis without sharing keys.
+  REDIS_PREFIX: z.preprocess(emptyToUndefined, z.string().regex(/^[\w:.-]{1,64}$/, 'must be 1-64 of letters, digits, _ : . -').default('chat:')),
   JWT_SECRET: optionalString,
   JWT_TTL: z.preprocess(
     emptyToUndefined,
@@ -106,7 +108,23 @@ const envSchema = z.object({
   LOGIN_RATE_LIMIT_PER_MINUTE: int(20, 1, 1_000_000),
   MAX_CONCURRENT_STREAMS: int(3, 1, 1000),
   AI_TIMEOUT_MS: int(60_000, 100, 3_600_000),
-  TRUST_PROXY: bool(false),
+  // true = one proxy hop (the load balancer); a number = that many hops; else addresses/CIDRs.
+  TRUST_PROXY: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .default('false')
+      .transform((v, ctx): false | number | string[] => {
+        const text = v.trim().toLowerCase();
+        if (['false', '0', 'no'].includes(text)) return false;
+        if (['true', 'yes'].includes(text)) return 1;
+        if (/^\d{1,2}$/.test(text)) return Number(text);
+        const list = text.split(',').map((s) => s.trim()).filter(Boolean);
+        if (list.length && list.every((s) => /^[0-9a-f.:]+(\/\d{1,3})?$/.test(s))) return list;
+        ctx.addIssue({ code: 'custom', message: 'must be true, false, a hop count, or comma-separated proxy addresses/CIDRs' });
+        return false;
+      }),
+  ),
   MAX_UPLOAD_MB: int(25, 1, 1024),
   BODY_LIMIT_KB: int(1024, 16, 102_400),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 0, 600_000),
@@ -286,6 +304,7 @@ function build(env: Env, problems: string[], dataDir: string, rawEnv: Record<str
     database,
     migrateOnStart: env.DB_MIGRATE_ON_START,
     redisUrl: env.REDIS_URL,
+    redisPrefix: env.REDIS_PREFIX,
     jwt: { secret: jwtSecret ?? '', ttlSeconds: env.JWT_TTL },
     ai: {
       openaiApiKey: env.OPENAI_API_KEY,

@@ -1,8 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { AppConfig } from './config';
 import type { Orm } from './db/orm';
 import type { ModelCatalog } from './services/ai/model-catalog';
 import type { ReplyHub } from './services/ai/reply-hub';
+import type { RateLimits } from './services/limits/rate-limits';
 import type { SpeechService } from './services/speech/speech.service';
 import type { Authenticator } from './services/auth/authenticator';
 import type { TokenService } from './services/auth/token.service';
@@ -19,4 +21,7 @@ export interface AppDeps {
   authenticator: Authenticator;
   replyHub: ReplyHub;
   speech: SpeechService;
+  rateLimits: RateLimits;
+  /** Set when REDIS_URL is: state shared by every instance. */
+  redis?: Redis;
 }

@@ -26,6 +26,7 @@ import { errorHandlingPlugin, formatError } from './schema/format-error';
 import { createArmor, PARSE_OPTIONS } from './schema/limits';
 import type { Credentials, Identification } from './services/auth/authenticator';
 import { credentialKey } from './services/auth/live-sessions';
+import { limitKey } from './services/limits/rate-limits';
 import { runAt } from './util/run-at';
 import { createGraphqlWsHandler } from './ws/graphql-ws';
 import { registerLegacySocket } from './ws/legacy-socket';
@@ -68,16 +69,17 @@ export interface ServerParts {
   identify: (credentials: Credentials) => Promise<Identification>;
 }
 
-function sendError(req: FastifyRequest, reply: FastifyReply, code: string, message: string, details?: ErrorDetails) {
+function sendError(req: FastifyRequest, reply: FastifyReply, code: string, message: string, details?: ErrorDetails, extra?: Record<string, unknown>) {
   const status = statusOf(code);
+  if (typeof extra?.retryAfterSeconds === 'number') reply.header('retry-after', String(extra.retryAfterSeconds));
   if (req.url.startsWith('/v1/')) return reply.code(status).send(failure(status, message, details));
-  return reply.code(status).send({ errors: [{ message, extensions: { code, status, ...(details ? { details } : {}) } }] });
+  return reply.code(status).send({ errors: [{ message, extensions: { code, status, ...extra, ...(details ? { details } : {}) } }] });
 }
 
 /** Maps framework errors (body limits, bad JSON, schema validation) onto the contract's codes. */
 function handleHttpError(app: FastifyInstance) {
   return (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
-    if (err instanceof AppError) return sendError(req, reply, err.code, err.message, err.details);
+    if (err instanceof AppError) return sendError(req, reply, err.code, err.message, err.details, err.extra);
     if (err.validation?.length) {
       const v = err.validation[0];
       const missing = (v.params as { missingProperty?: string } | undefined)?.missingProperty;
@@ -127,6 +129,45 @@ function stopReadingRefusedUploads(app: FastifyInstance): void {
   });
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The credential check, made once per request by the rate-limit hook. */
+    identification?: Identification;
+  }
+  interface FastifyContextConfig {
+    /** Counts against the per-user (per-IP when anonymous) request limit. */
+    rateLimited?: boolean;
+  }
+}
+
+const credentialsOf = (req: FastifyRequest): Credentials => {
+  const apiKey = req.headers['x-api-key'];
+  return { authorization: req.headers.authorization, apiKey: typeof apiKey === 'string' ? apiKey : undefined };
+};
+
+/**
+ * The request limit, checked before the body is read: identifies the caller (kept on the
+ * request for the context) and counts the request against the user, or the address when
+ * anonymous. WebSocket upgrades are counted per operation instead.
+ */
+function limitRequests(app: FastifyInstance, parts: ServerParts): void {
+  app.addHook('onRequest', async (req) => {
+    if (!req.routeOptions.config?.rateLimited || req.headers.upgrade) return;
+    req.identification = await parts.identify(credentialsOf(req));
+    await parts.deps.rateLimits.consume('request', limitKey({ userId: req.identification.viewer?.userId, ip: req.ip }));
+  });
+}
+
+/**
+ * TRUST_PROXY: false believes no X-Forwarded-For; a hop count believes that many proxies
+ * from our side (so a client cannot pick its own address by sending the header itself);
+ * a list believes only those proxy addresses.
+ */
+function trustProxyOption(trust: false | number | string[]) {
+  if (typeof trust !== 'number') return trust;
+  return (_address: string, hop: number) => hop < trust;
+}
+
 /** graphql-ws's close code for a refused credential ("Forbidden"). */
 export const WS_CREDENTIAL_REFUSED = 4403;
 
@@ -137,7 +178,7 @@ export async function buildServer(parts: ServerParts): Promise<{ app: FastifyIns
 
   const app = Fastify({
     loggerInstance: deps.logger,
-    trustProxy: config.trustProxy,
+    trustProxy: trustProxyOption(config.trustProxy),
     bodyLimit: config.limits.bodyLimitBytes,
     requestIdHeader: false,
     genReqId: (req) => {
@@ -152,6 +193,7 @@ export async function buildServer(parts: ServerParts): Promise<{ app: FastifyIns
   });
   app.setErrorHandler(handleHttpError(app));
   stopReadingRefusedUploads(app);
+  limitRequests(app, parts);
   app.setNotFoundHandler((req, reply) => sendError(req, reply, 'NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`));
 
   await app.register(fastifyHelmet, { global: true });
@@ -206,8 +248,7 @@ export async function buildServer(parts: ServerParts): Promise<{ app: FastifyIns
   await apollo.start();
 
   const contextFor = async (req: FastifyRequest): Promise<AppContext> => {
-    const apiKey = req.headers['x-api-key'];
-    const who = await parts.identify({ authorization: req.headers.authorization, apiKey: typeof apiKey === 'string' ? apiKey : undefined });
+    const who = req.identification ?? (await parts.identify(credentialsOf(req)));
     return { ...createContext(deps, { viewer: who.viewer, requestId: req.id, ip: req.ip }), authError: who.authError };
   };
   const apolloHandler = fastifyApolloHandler(apollo, { context: contextFor });
@@ -234,13 +275,15 @@ export async function buildServer(parts: ServerParts): Promise<{ app: FastifyIns
       return { viewer: who.viewer, ip: extra.request.ip };
     },
     beforeOperation: async (input, socket) => {
-      if (!input.viewer) return;
-      try {
-        await deps.authenticator.recheck(input.viewer);
-      } catch (err) {
-        socket.close(WS_CREDENTIAL_REFUSED, err instanceof AppError ? err.message : 'Unauthenticated');
-        throw err;
+      if (input.viewer) {
+        try {
+          await deps.authenticator.recheck(input.viewer);
+        } catch (err) {
+          socket.close(WS_CREDENTIAL_REFUSED, err instanceof AppError ? err.message : 'Unauthenticated');
+          throw err;
+        }
       }
+      await deps.rateLimits.consume('request', limitKey({ userId: input.viewer?.userId, ip: input.ip }));
     },
     createContext: (input) => createContext(deps, input),
   });
@@ -250,6 +293,7 @@ export async function buildServer(parts: ServerParts): Promise<{ app: FastifyIns
   app.addContentTypeParser('multipart/form-data', (_req, _payload, done) => done(null));
   app.post('/graphql', {
     schema: hidden,
+    config: { rateLimited: true },
     // Only with a preflight header: Apollo's CSRF check refuses the others before any file is read.
     preValidation: async (req, reply) => {
       if (!isMultipart(req) || !hasPreflightHeader(req)) return;
@@ -262,6 +306,7 @@ export async function buildServer(parts: ServerParts): Promise<{ app: FastifyIns
     method: 'GET',
     url: '/graphql',
     schema: hidden,
+    config: { rateLimited: true },
     // A browser without a query gets GraphiQL; everything else is a GraphQL GET request.
     handler: (req, reply) => {
       const hasQuery = typeof (req.query as Record<string, unknown>)?.query === 'string';

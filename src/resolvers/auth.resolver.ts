@@ -1,11 +1,13 @@
 import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
 import type { AppContext } from '../context';
+import { limitKey } from '../services/limits/rate-limits';
 import { AuthPayload, WechatLoginInput } from '../schema/types/auth.types';
 
 @Resolver()
 export class AuthResolver {
   @Mutation(() => AuthPayload, { description: 'Mini-program login with a wx.login() code. Public. REST: POST /v1/auth/wechat-login' })
-  wechatLogin(@Arg('input') input: WechatLoginInput, @Ctx() ctx: AppContext): Promise<AuthPayload> {
+  async wechatLogin(@Arg('input') input: WechatLoginInput, @Ctx() ctx: AppContext): Promise<AuthPayload> {
+    await ctx.services.limits.consume('login', limitKey({ ip: ctx.ip }));
     return ctx.services.auth.login(input);
   }
 

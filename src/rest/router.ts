@@ -49,6 +49,7 @@ export function registerRestRoutes(
     app.route({
       method: route.method,
       url: route.path,
+      config: { rateLimited: true },
       schema: {
         summary: route.summary,
         tags: ['v1'],

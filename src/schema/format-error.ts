@@ -31,7 +31,9 @@ function firstViolation(errors: ValidationError[], prefix = ''): { field: string
 }
 
 export function classifyError(error: unknown): Classified {
-  const original = unwrapResolverError(error);
+  const unwrapped = unwrapResolverError(error);
+  // Errors raised outside resolvers (e.g. refusing a graphql-ws operation) wrap ours too.
+  const original = unwrapped instanceof GraphQLError && unwrapped.originalError instanceof AppError ? unwrapped.originalError : unwrapped;
   if (original instanceof AppError) {
     return { code: original.code, message: original.message, details: original.details, extra: original.extra, internal: false };
   }

@@ -5,6 +5,7 @@ import { ReplyService } from './ai/reply.service';
 import { ApiKeyService } from './api-key.service';
 import { AuthService } from './auth/auth.service';
 import { ChatService } from './chats/chat.service';
+import type { RateLimits } from './limits/rate-limits';
 import type { SpeechService } from './speech/speech.service';
 import { UserService } from './user.service';
 
@@ -42,12 +43,16 @@ export class Services {
     return this.once('chats', () => new ChatService(this.em));
   }
 
+  get limits(): RateLimits {
+    return this.deps.rateLimits;
+  }
+
   get speech(): SpeechService {
     return this.deps.speech;
   }
 
   get replies(): ReplyService {
-    return this.once('replies', () => new ReplyService(this.em, this.deps.replyHub, this.deps.catalog, this.chats, this.deps.config.ai.maxConcurrentStreams));
+    return this.once('replies', () => new ReplyService(this.em, this.deps.replyHub, this.deps.catalog, this.chats, this.deps.rateLimits, this.deps.config.ai.maxConcurrentStreams));
   }
 }
 

@@ -38,12 +38,10 @@ export function createGraphqlWsHandler(opts: GraphqlWsOptions): WebsocketHandler
       const parsed = parseAndValidate(opts.schema, payload.query, opts.validationRules);
       if ('errors' in parsed) return parsed.errors;
       const input = ctx.extra.input ?? { viewer: null, ip: ctx.extra.request.ip };
-      if (opts.beforeOperation) {
-        try {
-          await opts.beforeOperation(input, ctx.extra.socket);
-        } catch (err) {
-          return [new GraphQLError(err instanceof Error ? err.message : 'Refused', { originalError: err instanceof Error ? err : undefined })];
-        }
+      try {
+        await opts.beforeOperation?.(input, ctx.extra.socket);
+      } catch (err) {
+        return [new GraphQLError(err instanceof Error ? err.message : 'Refused', { originalError: err instanceof Error ? err : undefined })];
       }
       return {
         schema: opts.schema,

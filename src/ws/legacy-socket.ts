@@ -5,6 +5,7 @@ import { type AppContext, createContext, type Viewer } from '../context';
 import type { AppDeps } from '../deps';
 import { AppError, BadRequestError, UnauthenticatedError } from '../errors';
 import { classifyError } from '../schema/format-error';
+import { limitKey } from '../services/limits/rate-limits';
 import { credentialKey } from '../services/auth/live-sessions';
 import { runAt } from '../util/run-at';
 import type { ReplyEventPayload } from '../services/ai/reply-hub';
@@ -152,12 +153,18 @@ class LegacySession {
     this.sendError(new BadRequestError(`Unknown frame type${named}; expected auth, message or ping`, { field: 'type', reason: 'UNKNOWN_TYPE' }));
   }
 
+  /** Each auth and message frame is one request for the request limit, like an HTTP call. */
+  private countRequest(): Promise<void> {
+    return this.deps.rateLimits.consume('request', limitKey({ userId: this.viewer?.userId, ip: this.req.ip }));
+  }
+
   private async authenticate(frame: Frame): Promise<void> {
     const data = isObject(frame.data) ? frame.data : {};
     // The seed puts the token at the top level; `data.token` and API keys are accepted too.
     const token = (str(frame.token) ?? str(data.token))?.replace(/^Bearer\s+/i, '');
     const apiKey = str(frame.apiKey) ?? str(data.apiKey);
     if (!token && !apiKey) return this.refuse('The auth frame needs a token or an API key');
+    await this.countRequest();
     const who = await this.deps.authenticator.identify({ authorization: token ? `Bearer ${token}` : undefined, apiKey });
     if (this.closed) return; // gone while checking: registering now would never be undone
     if (!who.viewer) return this.refuse(who.authError?.message ?? 'Invalid credential');
@@ -189,6 +196,7 @@ class LegacySession {
     const ctx: AppContext = createContext(this.deps, { viewer, requestId: `${this.req.id}:${++this.operations}`, ip: this.req.ip });
     let messageId: string;
     try {
+      await this.countRequest();
       const input = messageInput(data);
       // The credential may have been revoked on another instance since auth.
       await this.deps.authenticator.recheck(viewer);

@@ -1,66 +1,11 @@
 import WebSocket from 'ws';
 import { TokenService } from '../../src/services/auth/token.service';
 import { login, rows } from '../helpers/accounts';
+import { connectLegacy as connect } from '../helpers/legacy-ws';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 
-type Frame = { type: string; data?: any; timestamp?: string };
-type Closed = { code: number; reason: string };
-
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
-
-/** A legacy-protocol client that records every frame and can wait for one (never forever). */
-async function connect(url: string) {
-  const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/ws`);
-  const frames: Frame[] = [];
-  const waiters = new Set<() => void>();
-  let closedWith: Closed | undefined;
-  const wake = () => {
-    for (const w of [...waiters]) w();
-  };
-  socket.on('message', (raw) => {
-    frames.push(JSON.parse(raw.toString()));
-    wake();
-  });
-  socket.once('close', (code, reason) => {
-    closedWith = { code, reason: reason.toString() };
-    wake();
-  });
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no connection to /v1/ws within 5 s')), 5000);
-    socket.once('open', () => resolve(clearTimeout(timer)));
-    socket.once('error', (err) => reject((clearTimeout(timer), err)));
-  });
-
-  /** Resolves when `done()` returns a value; rejects after `ms` with what was received. */
-  const until = <T>(what: string, done: () => T | undefined, ms: number) =>
-    new Promise<T>((resolve, reject) => {
-      const check = () => {
-        const value = done();
-        if (value === undefined) return;
-        waiters.delete(check);
-        clearTimeout(timer);
-        resolve(value);
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(new Error(`${what} not seen in ${ms} ms; frames: ${JSON.stringify(frames)}; closed: ${JSON.stringify(closedWith)}`));
-      }, ms);
-      waiters.add(check);
-      check();
-    });
-
-  return {
-    socket,
-    frames,
-    send: (frame: unknown) => socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
-    /** The first frame (received so far or later) that matches. */
-    waitFor: (pred: (f: Frame) => boolean, ms = 5000) => until('a matching frame', () => frames.find(pred), ms),
-    closed: (ms = 5000) => until('the close', () => closedWith, ms),
-    /** Frames of one type, in order. */
-    ofType: (type: string) => frames.filter((f) => f.type === type),
-  };
-}
 
 type Client = Awaited<ReturnType<typeof connect>>;
 

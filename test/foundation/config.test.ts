@@ -100,6 +100,6 @@ describe('parseConfig', () => {
     const c = parseConfig({ JWT_TTL: '12h', CORS_ORIGINS: 'https://a.example, http://localhost:5173', TRUST_PROXY: 'true' }, dataDir());
     expect(c.jwt.ttlSeconds).toBe(43200);
     expect(c.corsOrigins).toEqual(['https://a.example', 'http://localhost:5173']);
-    expect(c.trustProxy).toBe(true);
+    expect(c.trustProxy).toBe(1);
   });
 });

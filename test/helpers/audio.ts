@@ -1,3 +1,4 @@
+import type { TestApp } from './test-app';
 /** Small real audio files built in the test: enough header for format and duration detection. */
 
 /** A PCM WAV: 16-bit mono at `rate` Hz, `seconds` long of silence. */
@@ -53,3 +54,29 @@ export function m4aFile(brand = 'M4A '): Buffer {
 export function pngFile(): Buffer {
   return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(64)]);
 }
+
+export const SPEECH_TO_TEXT = 'mutation($audio: Upload!, $language: String) { speechToText(audio: $audio, language: $language) { text language durationSeconds } }';
+
+/** A GraphQL multipart request (graphql-multipart-request-spec) with one file. */
+export async function gqlUpload(t: TestApp, file: Buffer, opts: { token?: string; name?: string; type?: string; language?: string; preflight?: boolean } = {}) {
+  const form = new FormData();
+  form.append('operations', JSON.stringify({ query: SPEECH_TO_TEXT, variables: { audio: null, language: opts.language } }));
+  form.append('map', JSON.stringify({ 0: ['variables.audio'] }));
+  form.append('0', new Blob([new Uint8Array(file)], { type: opts.type ?? 'application/octet-stream' }), opts.name ?? 'voice.bin');
+  const res = await fetch(`${t.url}/graphql`, {
+    method: 'POST',
+    headers: { ...(opts.preflight === false ? {} : { 'apollo-require-preflight': 'true' }), ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
+    body: form,
+  });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+/** POST /v1/ai/speech-to-text with the file in the `audio` field. */
+export async function restUpload(t: TestApp, file: Buffer, opts: { token?: string; name?: string; language?: string } = {}) {
+  const form = new FormData();
+  if (opts.language) form.append('language', opts.language);
+  form.append('audio', new Blob([new Uint8Array(file)], { type: 'audio/mpeg' }), opts.name ?? 'voice.mp3');
+  const res = await fetch(`${t.url}/v1/ai/speech-to-text`, { method: 'POST', headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {}, body: form });
+  return { status: res.status, body: (await res.json()) as any };
+}
+

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
 import pino from 'pino';
 import WebSocket from 'ws';
@@ -49,6 +50,11 @@ function authHeaders(creds: Credentials = {}): Record<string, string> {
   };
 }
 
+/** With TEST_REDIS_URL, each app gets the shared Redis under its own key prefix. */
+export function testRedisEnv(prefix = `test:${randomUUID()}:`): Record<string, string> {
+  return process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL, REDIS_PREFIX: prefix } : {};
+}
+
 /**
  * Starts the real app on a random port with a fresh database (SQLite, or MySQL when
  * TEST_DATABASE_URL is set). `env` adds settings; `overrides` substitutes dependencies.
@@ -60,6 +66,11 @@ export async function startTestApp(opts: { env?: Record<string, string>; overrid
     HOST: '127.0.0.1',
     DATABASE_URL: freshDatabaseUrl(),
     JWT_SECRET: 'test-secret-that-is-long-enough-for-hs256-signing',
+    // Tests log in and send freely; the rate-limit tests set their own numbers.
+    RATE_LIMIT_PER_MINUTE: '100000',
+    AI_RATE_LIMIT_PER_MINUTE: '100000',
+    LOGIN_RATE_LIMIT_PER_MINUTE: '100000',
+    ...testRedisEnv(),
     ...opts.env,
   });
   const app = await createApp(config, { logger: pino({ level: 'silent' }), ...opts.overrides }, { onQuery: opts.onQuery });

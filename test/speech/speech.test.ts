@@ -2,33 +2,9 @@ import { request as httpRequest } from 'node:http';
 import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { login } from '../helpers/accounts';
-import { m4aFile, mp3File, pngFile, wavFile } from '../helpers/audio';
+import { gqlUpload, m4aFile, mp3File, pngFile, restUpload, SPEECH_TO_TEXT as MUTATION, wavFile } from '../helpers/audio';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
-
-const MUTATION = 'mutation($audio: Upload!, $language: String) { speechToText(audio: $audio, language: $language) { text language durationSeconds } }';
-
-/** A GraphQL multipart request (graphql-multipart-request-spec) with one file. */
-async function gqlUpload(t: TestApp, file: Buffer, opts: { token?: string; name?: string; type?: string; language?: string; preflight?: boolean } = {}) {
-  const form = new FormData();
-  form.append('operations', JSON.stringify({ query: MUTATION, variables: { audio: null, language: opts.language } }));
-  form.append('map', JSON.stringify({ 0: ['variables.audio'] }));
-  form.append('0', new Blob([new Uint8Array(file)], { type: opts.type ?? 'application/octet-stream' }), opts.name ?? 'voice.bin');
-  const res = await fetch(`${t.url}/graphql`, {
-    method: 'POST',
-    headers: { ...(opts.preflight === false ? {} : { 'apollo-require-preflight': 'true' }), ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
-    body: form,
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
-
-async function restUpload(t: TestApp, file: Buffer, opts: { token?: string; name?: string; language?: string } = {}) {
-  const form = new FormData();
-  if (opts.language) form.append('language', opts.language);
-  form.append('audio', new Blob([new Uint8Array(file)], { type: 'audio/mpeg' }), opts.name ?? 'voice.mp3');
-  const res = await fetch(`${t.url}/v1/ai/speech-to-text`, { method: 'POST', headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {}, body: form });
-  return { status: res.status, body: (await res.json()) as any };
-}
 
 /** Temporary files this feature may leave: our own stt-* folders and fs-capacitor buffers. */
 const leftovers = () => readdirSync(tmpdir()).filter((f) => f.startsWith('stt-') || f.startsWith('capacitor-')).sort();

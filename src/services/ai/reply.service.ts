@@ -6,6 +6,7 @@ import { MAX_MESSAGE_LENGTH, Message, MessageStatus, Role } from '../../entities
 import { User } from '../../entities/user.entity';
 import { BadRequestError, NotFoundError, RateLimitedError, UnauthenticatedError, UpstreamError } from '../../errors';
 import { CHAT_LIMITS, type MessageInput, previewOf, titleFrom } from '../chats/chat-input';
+import { limitKey, type RateLimits } from '../limits/rate-limits';
 import type { ChatService } from '../chats/chat.service';
 import type { ChatTurn } from './chat-provider';
 import { fitToContext } from './context-window';
@@ -40,6 +41,7 @@ export class ReplyService {
     private readonly hub: ReplyHub,
     private readonly catalog: ModelCatalog,
     private readonly chats: ChatService,
+    private readonly rateLimits: RateLimits,
     private readonly maxConcurrentStreams: number,
   ) {}
 
@@ -72,7 +74,7 @@ export class ReplyService {
       const earlier = await this.em.findOne(Message, { userId: viewer.userId, clientMessageId: key });
       if (earlier) return this.resultFor(earlier, wait);
     }
-    this.checkConcurrency(viewer);
+    await this.checkLimits(viewer);
 
     let stored: { chat: Chat; reply: Message; turns: ChatTurn[] };
     try {
@@ -128,10 +130,15 @@ export class ReplyService {
     return this.hub.pubsub.subscribe('chat', sessionId);
   }
 
-  private checkConcurrency(viewer: Viewer): void {
+  /**
+   * The concurrent-reply cap, then the AI call limit. A retry of an earlier request (same
+   * clientMessageId) is answered before this and costs nothing.
+   */
+  private async checkLimits(viewer: Viewer): Promise<void> {
     if (this.hub.runningFor(viewer.userId) >= this.maxConcurrentStreams) {
       throw new RateLimitedError(1, `At most ${this.maxConcurrentStreams} replies at once; wait for one to finish`);
     }
+    await this.rateLimits.consume('ai', limitKey({ userId: viewer.userId }));
   }
 
   /** One transaction: the chat (new or the viewer's), the user message and the STREAMING reply. */
@@ -175,7 +182,7 @@ export class ReplyService {
       if (live) return this.resultFromLive(live, model, undefined, wait);
     }
     if (sessionId && !(isId(sessionId) && (await this.em.count(Chat, { id: sessionId, user: viewer.userId })))) throw new NotFoundError('Chat');
-    this.checkConcurrency(viewer);
+    await this.checkLimits(viewer);
     const turns = fitToContext([...(history ?? []).map(toTurn), { role: 'user', content }], model.contextWindow);
     const messageId = newId();
     const live = this.hub.start({ messageId, sessionId: sessionId ?? newId(), ownerId: viewer.userId, model, turns, persist: false, createdAt: new Date() });

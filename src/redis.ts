@@ -1,0 +1,41 @@
+import { Redis } from 'ioredis';
+import type { FastifyBaseLogger } from 'fastify';
+
+/**
+ * The shared Redis connection (REDIS_URL). Commands fail at once while the connection is
+ * down instead of queueing (so callers see a clear error or fall back), and ioredis keeps
+ * reconnecting in the background. Starting fails when Redis cannot be reached at all.
+ */
+export async function connectRedis(url: string, logger: FastifyBaseLogger, name = 'main'): Promise<Redis> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 5_000,
+    connectionName: `chat-assistant:${name}`,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+  });
+  let down = false;
+  redis.on('error', (err: Error) => {
+    if (!down) logger.error({ component: 'redis', connection: name, err: { message: err.message } }, 'Redis connection error');
+    down = true;
+  });
+  redis.on('ready', () => {
+    if (down) logger.info({ component: 'redis', connection: name }, 'Redis connection restored');
+    down = false;
+  });
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    throw new Error(`Redis at REDIS_URL is not reachable: ${(err as Error).message}`);
+  }
+  return redis;
+}
+
+/** Readiness: a PING answered within a second. */
+export async function isRedisReachable(redis: Redis): Promise<boolean> {
+  if (redis.status !== 'ready') return false;
+  const timeout = new Promise<false>((resolve) => setTimeout(() => resolve(false), 1_000).unref());
+  return Promise.race([redis.ping().then((r) => r === 'PONG', () => false), timeout]);
+}
