@@ -13,6 +13,9 @@ import { ModelCatalog } from './services/ai/model-catalog';
 import { ReplyHub } from './services/ai/reply-hub';
 import { SpeechService } from './services/speech/speech.service';
 import { RateLimits } from './services/limits/rate-limits';
+import { MemoryThrottle, RedisThrottle } from './services/limits/throttle';
+import { createPayments, paymentProviders } from './services/payments';
+import { Billing } from './services/payments/billing';
 import { connectRedis, isRedisReachable } from './redis';
 import { Authenticator } from './services/auth/authenticator';
 import { TokenService } from './services/auth/token.service';
@@ -24,6 +27,10 @@ import { LocalWechatLogin, WechatLoginClient } from './services/auth/wechat-logi
  * cursor lives; then both are deleted.
  */
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
+
+/** Pending orders are checked with their provider, and expired ones closed, this often. */
+const RECONCILE_INTERVAL_MS = 60 * 1000;
+const PAYMENT_TIMEOUT_MS = 10_000;
 
 /** The first token must come sooner than the whole reply (AI_TIMEOUT_MS). */
 const FIRST_TOKEN_TIMEOUT_MS = 20_000;
@@ -57,10 +64,19 @@ export async function createApp(config: AppConfig, overrides: Partial<AppDeps> =
       : new LocalWechatLogin());
   if (wechatLogin.local) logger.warn('WeChat login is in local mode: any code logs in as a local user derived from it (development only)');
   const catalog = overrides.catalog ?? new ModelCatalog(config.ai.models);
+  const billing = new Billing(orm, logger);
   const redis = overrides.redis ?? (config.redisUrl ? await connectRedis(config.redisUrl, logger) : undefined);
   const deps: AppDeps = {
     redis,
     rateLimits: overrides.rateLimits ?? new RateLimits(config.limits, redis ? { redis, prefix: config.redisPrefix } : undefined),
+    payments:
+      overrides.payments ??
+      createPayments({
+        orm,
+        logger,
+        providers: paymentProviders(config, PAYMENT_TIMEOUT_MS),
+        throttle: redis ? new RedisThrottle(redis, config.redisPrefix) : new MemoryThrottle(),
+      }),
     config,
     orm,
     logger,
@@ -73,6 +89,7 @@ export async function createApp(config: AppConfig, overrides: Partial<AppDeps> =
         providers: { builtin: new EchoProvider(), openai: new OpenAICompatibleProvider() },
         timeoutMs: config.ai.timeoutMs,
         firstTokenTimeoutMs: Math.min(config.ai.timeoutMs, FIRST_TOKEN_TIMEOUT_MS),
+        charge: (reply) => billing.chargeReply(reply),
       }),
     speech:
       overrides.speech ??
@@ -101,12 +118,17 @@ export async function createApp(config: AppConfig, overrides: Partial<AppDeps> =
     ]).catch((err) => logger.warn({ err }, 'purging expired rows failed'));
   }, PURGE_INTERVAL_MS);
   purge.unref();
+  const reconciler = setInterval(() => {
+    deps.payments.settlement.reconcile().catch((err) => logger.warn({ err }, 'payment reconciliation failed'));
+  }, RECONCILE_INTERVAL_MS);
+  reconciler.unref();
 
   let shuttingDown: Promise<number> | undefined;
   const shutdown = (reason: string) =>
     (shuttingDown ??= (async () => {
       logger.info({ reason }, 'shutting down');
       clearInterval(purge);
+      clearInterval(reconciler);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs);

@@ -4,6 +4,7 @@ import type { AppConfig } from './config';
 import type { Orm } from './db/orm';
 import type { ModelCatalog } from './services/ai/model-catalog';
 import type { ReplyHub } from './services/ai/reply-hub';
+import type { Payments } from './services/payments';
 import type { RateLimits } from './services/limits/rate-limits';
 import type { SpeechService } from './services/speech/speech.service';
 import type { Authenticator } from './services/auth/authenticator';
@@ -22,6 +23,7 @@ export interface AppDeps {
   replyHub: ReplyHub;
   speech: SpeechService;
   rateLimits: RateLimits;
+  payments: Payments;
   /** Set when REDIS_URL is: state shared by every instance. */
   redis?: Redis;
 }

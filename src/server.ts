@@ -18,6 +18,7 @@ import type { AppDeps } from './deps';
 import { AppError, statusOf, type ErrorDetails } from './errors';
 import { registerGraphiqlAssets } from './http/graphiql';
 import { registerHealthRoutes, type ReadinessCheck } from './http/health';
+import { registerPaymentNotifyRoutes } from './http/payment-notify';
 import { failure } from './rest/envelope';
 import type { RestRoute } from './rest/route';
 import { stopReading } from './rest/multipart';
@@ -319,6 +320,7 @@ export async function buildServer(parts: ServerParts): Promise<{ app: FastifyIns
 
   registerLegacySocket(app, deps);
   registerHealthRoutes(app, parts.readinessChecks);
+  await registerPaymentNotifyRoutes(app, deps.payments.notifications);
   registerRestRoutes(app, apollo, parts.restRoutes, contextFor, { maxUploadBytes: config.stt.maxUploadBytes });
   app.get('/v1/openapi.json', { schema: hidden }, async () => app.swagger());
 

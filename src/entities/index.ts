@@ -2,9 +2,11 @@ import { ApiKey } from './api-key.entity';
 import { ChatActivity } from './chat-activity.entity';
 import { ChatTag } from './chat-tag.entity';
 import { Chat } from './chat.entity';
+import { LedgerEntry } from './ledger-entry.entity';
 import { Message } from './message.entity';
+import { PaymentOrder } from './payment-order.entity';
 import { RevokedToken } from './revoked-token.entity';
 import { User, UserSettings } from './user.entity';
 
 /** Every entity, in one list for MikroORM discovery. */
-export const ENTITIES = [User, UserSettings, ApiKey, RevokedToken, Chat, ChatTag, ChatActivity, Message] as const;
+export const ENTITIES = [User, UserSettings, ApiKey, RevokedToken, Chat, ChatTag, ChatActivity, Message, PaymentOrder, LedgerEntry] as const;

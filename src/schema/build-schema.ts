@@ -8,13 +8,14 @@ import { AuthResolver } from '../resolvers/auth.resolver';
 import { ChatConnectionResolver } from '../resolvers/chat-connection.resolver';
 import { ChatResolver } from '../resolvers/chat.resolver';
 import { MessageResolver } from '../resolvers/message.resolver';
+import { PaymentResolver } from '../resolvers/payment.resolver';
 import { ReplyResolver } from '../resolvers/reply.resolver';
 import { SpeechResolver } from '../resolvers/speech.resolver';
 import { ModelResolver } from '../resolvers/model.resolver';
 import { UserResolver } from '../resolvers/user.resolver';
 import { authChecker } from './auth-checker';
 
-export const RESOLVERS = [UserResolver, ModelResolver, ChatResolver, ChatConnectionResolver, MessageResolver, ReplyResolver, SpeechResolver, AuthResolver, ApiKeyResolver] as const;
+export const RESOLVERS = [UserResolver, ModelResolver, ChatResolver, ChatConnectionResolver, MessageResolver, ReplyResolver, SpeechResolver, AuthResolver, ApiKeyResolver, PaymentResolver] as const;
 
 export function buildAppSchema(): Promise<GraphQLSchema> {
   return buildSchema({

@@ -6,6 +6,7 @@ import { ApiKeyService } from './api-key.service';
 import { AuthService } from './auth/auth.service';
 import { ChatService } from './chats/chat.service';
 import type { RateLimits } from './limits/rate-limits';
+import { PaymentService } from './payments/payment.service';
 import type { SpeechService } from './speech/speech.service';
 import { UserService } from './user.service';
 
@@ -41,6 +42,10 @@ export class Services {
 
   get chats(): ChatService {
     return this.once('chats', () => new ChatService(this.em));
+  }
+
+  get payments(): PaymentService {
+    return this.once('payments', () => new PaymentService(this.em, this.deps.payments.settlement, this.deps.payments.pubsub));
   }
 
   get limits(): RateLimits {

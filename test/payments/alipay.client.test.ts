@@ -52,6 +52,9 @@ describe('pagePayUrl', () => {
       subject: 'AI 助手会员 · 月卡',
       time_expire: '2024-05-02 00:30:00',
     });
+    // Alipay reads the request timestamp as Beijing time, whatever the server's own zone.
+    const stamped = new Date(`${params.timestamp.replace(' ', 'T')}+08:00`).getTime();
+    expect(Math.abs(stamped - Date.now())).toBeLessThan(60_000);
 
     // Checked here by hand rather than by the fake: sorted key=value of everything but sign.
     const { sign, ...signed } = params;

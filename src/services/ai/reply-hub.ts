@@ -52,6 +52,8 @@ export interface ReplyHubOptions {
   firstTokenTimeoutMs: number;
   /** How long a finished reply's events stay replayable before subscribers fall back to the stored message. */
   retainMs?: number;
+  /** Bills a reply that produced something (complete or stopped), before its done event. */
+  charge?: (reply: { userId: string; messageId: string; model: CatalogModel; usage: Usage }) => Promise<unknown>;
 }
 
 const RETRIES_BEFORE_FIRST_TOKEN = 2;
@@ -215,6 +217,7 @@ export class ReplyHub {
       );
       if (content) await em.nativeUpdate(Chat, { id: params.sessionId }, { preview: previewOf(content) });
     }
+    if (status !== MessageStatus.FAILED) await this.opts.charge?.({ userId: params.ownerId, messageId: params.messageId, model: params.model, usage });
     const message = messageView({
       id: params.messageId,
       sessionId: params.persist ? params.sessionId : null,

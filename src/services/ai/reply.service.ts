@@ -4,9 +4,10 @@ import { isId, newId } from '../../db/ids';
 import { Chat } from '../../entities/chat.entity';
 import { MAX_MESSAGE_LENGTH, Message, MessageStatus, Role } from '../../entities/message.entity';
 import { User } from '../../entities/user.entity';
-import { BadRequestError, NotFoundError, RateLimitedError, UnauthenticatedError, UpstreamError } from '../../errors';
+import { BadRequestError, ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, UpstreamError } from '../../errors';
 import { CHAT_LIMITS, type MessageInput, previewOf, titleFrom } from '../chats/chat-input';
 import { limitKey, type RateLimits } from '../limits/rate-limits';
+import { isPriced, minimumCharge } from '../payments/billing';
 import type { ChatService } from '../chats/chat.service';
 import type { ChatTurn } from './chat-provider';
 import { fitToContext } from './context-window';
@@ -68,13 +69,13 @@ export class ReplyService {
 
     const user = await this.em.findOne(User, viewer.userId);
     if (!user) throw new UnauthenticatedError('Account not found');
-    if (!user.settings.saveHistory) return this.sendEphemeral(viewer, model, content, history, key, input.sessionId ?? null, wait);
+    if (!user.settings.saveHistory) return this.sendEphemeral(viewer, user, model, content, history, key, input.sessionId ?? null, wait);
 
     if (key) {
       const earlier = await this.em.findOne(Message, { userId: viewer.userId, clientMessageId: key });
       if (earlier) return this.resultFor(earlier, wait);
     }
-    await this.checkLimits(viewer);
+    await this.admit(viewer, user, model, content);
 
     let stored: { chat: Chat; reply: Message; turns: ChatTurn[] };
     try {
@@ -131,10 +132,14 @@ export class ReplyService {
   }
 
   /**
-   * The concurrent-reply cap, then the AI call limit. A retry of an earlier request (same
+   * Whether a new reply may start: the balance covers a priced model's minimum, then the
+   * concurrent-reply cap, then the AI call limit. A retry of an earlier request (same
    * clientMessageId) is answered before this and costs nothing.
    */
-  private async checkLimits(viewer: Viewer): Promise<void> {
+  private async admit(viewer: Viewer, user: User, model: CatalogModel, content: string): Promise<void> {
+    if (isPriced(model) && user.balance < minimumCharge(model, content)) {
+      throw new ForbiddenError(`Your balance does not cover ${model.name}; top up or pick a free model`, { field: 'modelId', reason: 'INSUFFICIENT_BALANCE' });
+    }
     if (this.hub.runningFor(viewer.userId) >= this.maxConcurrentStreams) {
       throw new RateLimitedError(1, `At most ${this.maxConcurrentStreams} replies at once; wait for one to finish`);
     }
@@ -175,14 +180,14 @@ export class ReplyService {
     });
   }
 
-  private async sendEphemeral(viewer: Viewer, model: CatalogModel, content: string, history: MessageInput[] | null, key: string | null, sessionId: string | null, wait: boolean): Promise<SendResult> {
+  private async sendEphemeral(viewer: Viewer, user: User, model: CatalogModel, content: string, history: MessageInput[] | null, key: string | null, sessionId: string | null, wait: boolean): Promise<SendResult> {
     if (key) {
       const earlier = this.hub.idempotentReply(viewer.userId, key);
       const live = earlier ? this.hub.get(earlier) : undefined;
       if (live) return this.resultFromLive(live, model, undefined, wait);
     }
     if (sessionId && !(isId(sessionId) && (await this.em.count(Chat, { id: sessionId, user: viewer.userId })))) throw new NotFoundError('Chat');
-    await this.checkLimits(viewer);
+    await this.admit(viewer, user, model, content);
     const turns = fitToContext([...(history ?? []).map(toTurn), { role: 'user', content }], model.contextWindow);
     const messageId = newId();
     const live = this.hub.start({ messageId, sessionId: sessionId ?? newId(), ownerId: viewer.userId, model, turns, persist: false, createdAt: new Date() });

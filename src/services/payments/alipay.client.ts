@@ -66,6 +66,7 @@ export class AlipayClient {
         time_expire: formatBeijingTime(input.expiresAt),
       },
       notifyUrl: this.config.notifyUrl,
+      timestamp: formatBeijingTime(new Date()),
       ...(this.config.returnUrl ? { returnUrl: this.config.returnUrl } : {}),
     });
   }
@@ -106,7 +107,8 @@ export class AlipayClient {
 
   private async exec(method: string, outTradeNo: string): Promise<AlipaySdkCommonResult> {
     try {
-      return await this.sdk.exec(method, { bizContent: { out_trade_no: outTradeNo } }, { validateSign: true });
+      // The SDK stamps requests in the server's local zone; Alipay reads them as Beijing time.
+      return await this.sdk.exec(method, { bizContent: { out_trade_no: outTradeNo }, timestamp: formatBeijingTime(new Date()) }, { validateSign: true });
     } catch (err) {
       throw transportError(method, err);
     }
