@@ -4,7 +4,7 @@ import { onMysql } from '../helpers/database';
 /**
  * MariaDB reports a nullable column's default as the string 'NULL', which MikroORM's MySQL
  * driver reads as a literal default and so proposes `modify <col> <type>` for every nullable
- * varchar. Drop exactly those column clauses; any other difference still fails the test.
+ * varchar or text. Drop exactly those column clauses; any other difference still fails the test.
  */
 function withoutMariadbNullDefaults(sql: string): string {
   return sql
@@ -12,7 +12,7 @@ function withoutMariadbNullDefaults(sql: string): string {
     .map((line) => {
       const m = /^alter table `(\w+)` (.*);$/.exec(line.trim());
       if (!m) return line.trim();
-      const clauses = m[2].split(/, (?=modify )/).filter((c) => !/^modify `\w+` varchar\(\d+\)( default null)?$/.test(c));
+      const clauses = m[2].split(/, (?=modify )/).filter((c) => !/^modify `\w+` (varchar\(\d+\)|text)( default null)?$/.test(c));
       return clauses.length ? `alter table \`${m[1]}\` ${clauses.join(', ')};` : '';
     })
     .filter(Boolean)

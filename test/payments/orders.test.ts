@@ -55,9 +55,9 @@ describe('payment orders', () => {
 
     const before = await orderCount();
     const otherAmount = await fx.t.gql<any>(CREATE_WECHAT, { input: { amount: 51, orderId: 'same' } }, user);
-    expect(otherAmount.body.errors[0].extensions).toMatchObject({ code: 'BAD_REQUEST', details: { field: 'orderId', reason: 'ORDER_ID_CONFLICT' } });
+    expect(otherAmount.body.errors![0].extensions).toMatchObject({ code: 'BAD_REQUEST', details: { field: 'orderId', reason: 'ORDER_ID_CONFLICT' } });
     const otherMethod = await fx.t.gql<any>(CREATE_ALIPAY, { input: { amount: 50, orderId: 'same' } }, user);
-    expect(otherMethod.body.errors[0].extensions).toMatchObject({ code: 'BAD_REQUEST', details: { reason: 'ORDER_ID_CONFLICT' } });
+    expect(otherMethod.body.errors![0].extensions).toMatchObject({ code: 'BAD_REQUEST', details: { reason: 'ORDER_ID_CONFLICT' } });
     expect(await orderCount()).toBe(before);
 
     // orderId is per user: another user may use the same one.
@@ -86,7 +86,7 @@ describe('payment orders', () => {
     const before = await orderCount();
     const calls = fx.wechat.calls.length;
     const res = await fx.t.gql<any>(CREATE_WECHAT, { input: { amount, orderId: `bad-${Math.random().toString(36).slice(2)}` } }, user);
-    expect(res.body.errors[0].extensions).toMatchObject({ code: 'BAD_REQUEST', details: { field: 'amount', reason: 'INVALID_AMOUNT' } });
+    expect(res.body.errors![0].extensions).toMatchObject({ code: 'BAD_REQUEST', details: { field: 'amount', reason: 'INVALID_AMOUNT' } });
     expect(await orderCount()).toBe(before);
     expect(fx.wechat.calls.length).toBe(calls);
   });
@@ -105,13 +105,13 @@ describe('payment orders', () => {
   ])('refuses an orderId that is %s', async (_name, orderId) => {
     const user = await login(fx.t);
     const res = await fx.t.gql<any>(CREATE_ALIPAY, { input: { amount: 1, orderId } }, user);
-    expect(res.body.errors[0].extensions).toMatchObject({ code: 'BAD_REQUEST', details: { field: 'orderId', reason: 'INVALID_ORDER_ID' } });
+    expect(res.body.errors![0].extensions).toMatchObject({ code: 'BAD_REQUEST', details: { field: 'orderId', reason: 'INVALID_ORDER_ID' } });
   });
 
   it('refuses requests without a credential', async () => {
     const before = await orderCount();
     const res = await fx.t.gql<any>(CREATE_WECHAT, { input: { amount: 1, orderId: 'anon' } });
-    expect(res.body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    expect(res.body.errors![0].extensions.code).toBe('UNAUTHENTICATED');
     const rest = await fx.t.rest('GET', '/v1/pay/status?orderId=anon&paymentMethod=wechat');
     expect(rest.status).toBe(401);
     expect(await orderCount()).toBe(before);
@@ -122,11 +122,11 @@ describe('payment orders', () => {
     const stranger = await login(fx.t);
     await fx.t.gql<any>(CREATE_WECHAT, { input: { amount: 3, orderId: 'mine' } }, owner);
     const theirs = await fx.t.gql<any>(PAYMENT_STATUS, { orderId: 'mine', method: 'WECHAT' }, stranger);
-    expect(theirs.body.errors[0].extensions.code).toBe('NOT_FOUND');
+    expect(theirs.body.errors![0].extensions.code).toBe('NOT_FOUND');
     const unknown = await fx.t.gql<any>(PAYMENT_STATUS, { orderId: 'nope', method: 'WECHAT' }, owner);
-    expect(unknown.body.errors[0].extensions.code).toBe('NOT_FOUND');
+    expect(unknown.body.errors![0].extensions.code).toBe('NOT_FOUND');
     const wrongMethod = await fx.t.gql<any>(PAYMENT_STATUS, { orderId: 'mine', method: 'ALIPAY' }, owner);
-    expect(wrongMethod.body.errors[0].extensions.code).toBe('NOT_FOUND');
+    expect(wrongMethod.body.errors![0].extensions.code).toBe('NOT_FOUND');
     const own = await fx.t.gql<any>(PAYMENT_STATUS, { orderId: 'mine', method: 'WECHAT' }, owner);
     expect(own.body.data.paymentStatus).toEqual({ orderId: 'mine', status: 'PENDING', paidAmount: 0, paidTime: null });
   });
@@ -135,7 +135,7 @@ describe('payment orders', () => {
     const user = await login(fx.t);
     fx.wechat.nextFailure('http500');
     const failed = await fx.t.gql<any>(CREATE_WECHAT, { input: { amount: 2, orderId: 'flaky' } }, user);
-    expect(failed.body.errors[0].extensions).toMatchObject({ code: 'UPSTREAM_ERROR', status: 502 });
+    expect(failed.body.errors![0].extensions).toMatchObject({ code: 'UPSTREAM_ERROR', status: 502 });
     const retried = await fx.t.gql<any>(CREATE_WECHAT, { input: { amount: 2, orderId: 'flaky' } }, user);
     expect(retried.body.data.createWechatPayOrder.codeUrl).toMatch(/^weixin:/);
     const [row] = await rows(fx.t, 'select count(*) as n from payment_orders where user_id = ?', [user.userId]);
@@ -153,7 +153,7 @@ describe('payment orders', () => {
     expect(page2.nodes.map((n: { orderId: string }) => n.orderId)).toEqual(['o1']);
     expect(page2.pageInfo.hasNextPage).toBe(false);
     const bad = await fx.t.gql<any>(q, { after: 'garbage' }, user);
-    expect(bad.body.errors[0].extensions.code).toBe('BAD_REQUEST');
+    expect(bad.body.errors![0].extensions.code).toBe('BAD_REQUEST');
   });
 
   it('has the REST shapes of the seed: lowercase states, codeUrl / payUrl, the envelope', async () => {
@@ -182,7 +182,7 @@ describe('payments not configured', () => {
       const user = await login(t);
       for (const mutation of [CREATE_WECHAT, CREATE_ALIPAY]) {
         const res = await t.gql<any>(mutation, { input: { amount: 1, orderId: 'x' } }, user);
-        expect(res.body.errors[0].extensions).toMatchObject({ code: 'BAD_REQUEST', details: { reason: 'PAYMENT_METHOD_NOT_CONFIGURED' } });
+        expect(res.body.errors![0].extensions).toMatchObject({ code: 'BAD_REQUEST', details: { reason: 'PAYMENT_METHOD_NOT_CONFIGURED' } });
       }
       const notify = await fetch(`${t.url}/v1/pay/alipay/notify`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=b' });
       expect(await notify.text()).toBe('fail');

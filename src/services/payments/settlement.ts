@@ -25,8 +25,11 @@ export const statusTopic = (userId: string, orderId: string) => `${userId}:${ord
 
 export type SettleOutcome = 'SETTLED' | 'CLOSED' | 'UNCHANGED' | 'AMOUNT_MISMATCH';
 
-/** How often one order may be checked with its provider (paymentStatus polling, reconciler). */
-export const PROVIDER_CHECK_INTERVAL_MS = 5_000;
+/**
+ * How often one order may be checked with its provider: by paymentStatus polls, and
+ * separately by the reconcilers of all instances (which run every minute).
+ */
+export const PROVIDER_CHECK_INTERVAL_MS = { poll: 5_000, reconcile: 50_000 } as const;
 
 export const eventOf = (order: PaymentOrder, userId = order.user.id): PaymentStatusEvent => ({
   userId,
@@ -96,10 +99,10 @@ export class Settlement {
    * instances with Redis) and applies the answer. Provider failures are logged, not thrown:
    * the stored state is still a true answer.
    */
-  async refresh(order: PaymentOrder, opts: { force?: boolean } = {}): Promise<SettleOutcome> {
+  async refresh(order: PaymentOrder, by: keyof typeof PROVIDER_CHECK_INTERVAL_MS = 'poll'): Promise<SettleOutcome> {
     const provider = this.providers[order.method];
     if (!provider || order.status === 'SUCCESS') return 'UNCHANGED';
-    if (!opts.force && !(await this.throttle.tryAcquire(`pay:${order.id}`, PROVIDER_CHECK_INTERVAL_MS))) return 'UNCHANGED';
+    if (!(await this.throttle.tryAcquire(`pay-${by}:${order.id}`, PROVIDER_CHECK_INTERVAL_MS[by]))) return 'UNCHANGED';
     try {
       return await this.apply(order, await provider.query(order.outTradeNo));
     } catch (err) {
@@ -138,7 +141,7 @@ export class Settlement {
     const pending = await this.orm.em.fork().find(PaymentOrder, { status: 'PENDING' }, { orderBy: { createdAt: 'asc' }, limit });
     const now = Date.now();
     for (const order of pending) {
-      const outcome = order.expiresAt.getTime() <= now ? await this.expire(order) : await this.refresh(order);
+      const outcome = order.expiresAt.getTime() <= now ? await this.expire(order) : await this.refresh(order, 'reconcile');
       counts[outcome]++;
     }
     return counts;
