@@ -16,7 +16,9 @@ import { RateLimits } from './services/limits/rate-limits';
 import { MemoryThrottle, RedisThrottle } from './services/limits/throttle';
 import { createPayments, paymentProviders } from './services/payments';
 import { Billing } from './services/payments/billing';
-import { connectRedis, isRedisReachable } from './redis';
+import { createPubSub } from '@graphql-yoga/subscription';
+import { connectSharedState } from './redis/shared-state';
+import { shareSessionRevocations } from './services/auth/live-sessions';
 import { Authenticator } from './services/auth/authenticator';
 import { TokenService } from './services/auth/token.service';
 import { LIST_CURSOR_TTL_MS } from './services/chats/chat.service';
@@ -31,6 +33,9 @@ const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 /** Pending orders are checked with their provider, and expired ones closed, this often. */
 const RECONCILE_INTERVAL_MS = 60 * 1000;
 const PAYMENT_TIMEOUT_MS = 10_000;
+
+/** How long a finished reply's events stay replayable (and ephemeral idempotency keys held). */
+const REPLY_RETAIN_MS = 5 * 60 * 1000;
 
 /** The first token must come sooner than the whole reply (AI_TIMEOUT_MS). */
 const FIRST_TOKEN_TIMEOUT_MS = 20_000;
@@ -65,7 +70,10 @@ export async function createApp(config: AppConfig, overrides: Partial<AppDeps> =
   if (wechatLogin.local) logger.warn('WeChat login is in local mode: any code logs in as a local user derived from it (development only)');
   const catalog = overrides.catalog ?? new ModelCatalog(config.ai.models);
   const billing = new Billing(orm, logger);
-  const redis = overrides.redis ?? (config.redisUrl ? await connectRedis(config.redisUrl, logger) : undefined);
+  const shared = config.redisUrl ? await connectSharedState({ url: config.redisUrl, prefix: config.redisPrefix, orm, logger, replyRetainMs: REPLY_RETAIN_MS }) : undefined;
+  const redis = shared?.redis;
+  // One transport for every PubSub: in-process, or Redis so events reach every instance.
+  const eventTarget = shared?.eventTarget;
   const deps: AppDeps = {
     redis,
     rateLimits: overrides.rateLimits ?? new RateLimits(config.limits, redis ? { redis, prefix: config.redisPrefix } : undefined),
@@ -76,6 +84,7 @@ export async function createApp(config: AppConfig, overrides: Partial<AppDeps> =
         logger,
         providers: paymentProviders(config, PAYMENT_TIMEOUT_MS),
         throttle: redis ? new RedisThrottle(redis, config.redisPrefix) : new MemoryThrottle(),
+        pubsub: createPubSub({ eventTarget }),
       }),
     config,
     orm,
@@ -89,6 +98,9 @@ export async function createApp(config: AppConfig, overrides: Partial<AppDeps> =
         providers: { builtin: new EchoProvider(), openai: new OpenAICompatibleProvider() },
         timeoutMs: config.ai.timeoutMs,
         firstTokenTimeoutMs: Math.min(config.ai.timeoutMs, FIRST_TOKEN_TIMEOUT_MS),
+        retainMs: REPLY_RETAIN_MS,
+        pubsub: eventTarget ? createPubSub({ eventTarget }) : undefined,
+        relay: shared?.relay,
         charge: (reply) => billing.chargeReply(reply),
       }),
     speech:
@@ -96,8 +108,13 @@ export async function createApp(config: AppConfig, overrides: Partial<AppDeps> =
       new SpeechService({ model: config.stt.model, baseUrl: config.stt.baseUrl, apiKey: config.stt.apiKey, maxUploadBytes: config.stt.maxUploadBytes, timeoutMs: config.ai.timeoutMs }),
     tokens,
     wechatLogin,
-    authenticator: overrides.authenticator ?? new Authenticator(orm, tokens),
+    authenticator: overrides.authenticator ?? new Authenticator(orm, tokens, shared?.revocations),
   };
+  const background = new AbortController();
+  if (eventTarget) {
+    deps.replyHub.listenForStops(background.signal).catch((err) => logger.error({ err }, 'listening for stop requests failed'));
+    shareSessionRevocations(deps.authenticator.sessions, createPubSub({ eventTarget }), background.signal, logger);
+  }
 
   const { app: server } = await buildServer({
     deps,
@@ -105,7 +122,7 @@ export async function createApp(config: AppConfig, overrides: Partial<AppDeps> =
     restRoutes: REST_ROUTES,
     readinessChecks: [
       { name: 'database', check: () => isDatabaseReachable(orm) },
-      ...(redis ? [{ name: 'redis', check: () => isRedisReachable(redis) }] : []),
+      ...(shared ? [{ name: 'redis', check: () => shared.reachable() }] : []),
     ],
     identify: (credentials) => deps.authenticator.identify(credentials),
   });
@@ -141,7 +158,8 @@ export async function createApp(config: AppConfig, overrides: Partial<AppDeps> =
         server.server.closeAllConnections();
       }
       await orm.close(true);
-      redis?.disconnect();
+      background.abort();
+      shared?.close();
       logger.info('stopped');
       return 0;
     })());

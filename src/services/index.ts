@@ -29,7 +29,7 @@ export class Services {
   }
 
   get auth(): AuthService {
-    return this.once('auth', () => new AuthService(this.em, this.deps.wechatLogin, this.deps.tokens, this.deps.authenticator.sessions));
+    return this.once('auth', () => new AuthService(this.em, this.deps.wechatLogin, this.deps.tokens, this.deps.authenticator.sessions, this.deps.authenticator.revocations));
   }
 
   get users(): UserService {

@@ -51,7 +51,9 @@ describe('following, resuming and stopping replies', () => {
   it('a reply finished long ago yields exactly one done event from storage', async () => {
     const { token } = await login(t);
     const out = (await send(t, token, { content: 'old one' })).body.data.sendMessage;
-    (t.app.deps.replyHub as any).live.delete(out.messageId); // as after the replay window has passed
+    // As after the replay window has passed (here and, with Redis, in the shared record).
+    (t.app.deps.replyHub as any).live.delete(out.messageId);
+    await t.app.deps.redis?.del(`${t.config.redisPrefix}reply:${out.messageId}:meta`, `${t.config.redisPrefix}reply:${out.messageId}:events`);
     const { results } = await collect<any>(t.ws({ authorization: `Bearer ${token}` }), REPLY_STREAM, { messageId: out.messageId });
     expect(results.map((r) => r.data.replyStream)).toEqual([
       { messageId: out.messageId, sessionId: out.sessionId, seq: 0, delta: '', done: true, message: { id: out.messageId, content: 'Echo: old one', status: 'COMPLETE', usage: { totalTokens: out.reply.usage.totalTokens } }, error: null },

@@ -1,4 +1,4 @@
-import { createPubSub } from '@graphql-yoga/subscription';
+import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
 import type { MikroORM } from '@mikro-orm/core';
 import type { FastifyBaseLogger } from 'fastify';
 import { Chat } from '../../entities/chat.entity';
@@ -8,6 +8,7 @@ import { previewOf } from '../chats/chat-input';
 import { type ChatProvider, type ChatTurn, isRetryable, type Usage } from './chat-provider';
 import { estimateTokens } from './context-window';
 import type { CatalogModel } from './model-catalog';
+import type { ReplyMeta, ReplyRelay } from './reply-relay';
 
 /** What subscribers receive: ids, a sequence number and a delta; the final message once. */
 export interface ReplyEventPayload {
@@ -52,11 +53,23 @@ export interface ReplyHubOptions {
   firstTokenTimeoutMs: number;
   /** How long a finished reply's events stay replayable before subscribers fall back to the stored message. */
   retainMs?: number;
+  /** Shared pub/sub (Redis) and relay when several instances serve the same users. */
+  pubsub?: ReplyPubSub;
+  relay?: ReplyRelay;
   /** Bills a reply that produced something (complete or stopped), before its done event. */
   charge?: (reply: { userId: string; messageId: string; model: CatalogModel; usage: Usage }) => Promise<unknown>;
 }
 
+export type ReplyPubSub = PubSub<{
+  reply: [messageId: string, event: ReplyEventPayload];
+  chat: [sessionId: string, event: ReplyEventPayload];
+  /** Asks whichever instance runs the reply to stop it. */
+  'reply-stop': [messageId: string];
+}>;
+
 const RETRIES_BEFORE_FIRST_TOKEN = 2;
+/** A follower on another instance re-reads the stored events when nothing arrives this long. */
+const REMOTE_IDLE_RECHECK_MS = 2_000;
 const retryDelay = (attempt: number) => 150 * 2 ** attempt;
 
 /** A message as GraphQL serves it, for replies that may not be stored (saveHistory off). */
@@ -91,21 +104,33 @@ export function messageView(m: {
  * topics. Publishes plain objects, never entities.
  */
 export class ReplyHub {
-  readonly pubsub = createPubSub<{ reply: [messageId: string, event: ReplyEventPayload]; chat: [sessionId: string, event: ReplyEventPayload] }>();
+  readonly pubsub: ReplyPubSub;
   private readonly live = new Map<string, LiveReply>();
   private readonly idempotency = new Map<string, string>();
   private readonly retainMs: number;
+  private readonly relay?: ReplyRelay;
 
   constructor(private readonly opts: ReplyHubOptions) {
     this.retainMs = opts.retainMs ?? 5 * 60 * 1000;
+    this.pubsub = opts.pubsub ?? createPubSub();
+    this.relay = opts.relay;
   }
 
   get(messageId: string): LiveReply | undefined {
     return this.live.get(messageId);
   }
 
-  /** Replies of this user still generating. */
-  runningFor(ownerId: string): number {
+  /** Who owns a reply that is running or recently finished, on this instance or (with Redis) any. */
+  async ownerOf(messageId: string): Promise<ReplyMeta | null> {
+    const local = this.live.get(messageId);
+    if (local) return { messageId, sessionId: local.sessionId, ownerId: local.ownerId };
+    return this.relay ? this.relay.meta(messageId) : null;
+  }
+
+  /** Replies of this user still generating, on every instance when shared. */
+  async runningFor(ownerId: string): Promise<number> {
+    // Entries older than the longest possible reply belong to an instance that died.
+    if (this.relay) return this.relay.running(ownerId, Date.now() - this.opts.timeoutMs - 60_000);
     let n = 0;
     for (const r of this.live.values()) if (r.ownerId === ownerId && !r.done) n++;
     return n;
@@ -117,15 +142,59 @@ export class ReplyHub {
     return false;
   }
 
-  /** For ephemeral replies: the message id a client key maps to while the reply is retained. */
-  idempotentReply(ownerId: string, clientMessageId: string): string | undefined {
-    return this.idempotency.get(`${ownerId}:${clientMessageId}`);
+  /** The message id an ephemeral reply's client key is held by, if any. */
+  async idempotentReply(ownerId: string, clientMessageId: string): Promise<string | null> {
+    if (this.relay) return this.relay.idempotentReply(ownerId, clientMessageId);
+    return this.idempotency.get(`${ownerId}:${clientMessageId}`) ?? null;
   }
 
-  rememberIdempotent(ownerId: string, clientMessageId: string, messageId: string): void {
+  /**
+   * Ephemeral replies (saveHistory off) have no stored row to be idempotent on: the first
+   * request claims the client key for its message id while replies are retained; a repeat
+   * (or a racing duplicate) gets the id that holds it.
+   */
+  async claimIdempotent(ownerId: string, clientMessageId: string, messageId: string): Promise<string | null> {
+    if (this.relay) return this.relay.claimIdempotent(ownerId, clientMessageId, messageId, this.retainMs);
     const key = `${ownerId}:${clientMessageId}`;
+    const earlier = this.idempotency.get(key);
+    if (earlier) return earlier;
     this.idempotency.set(key, messageId);
     setTimeout(() => this.idempotency.delete(key), this.retainMs).unref();
+    return null;
+  }
+
+  /** Stops a reply wherever it runs; the caller checked ownership. */
+  requestStop(messageId: string): void {
+    const local = this.live.get(messageId);
+    if (local) return local.done ? undefined : local.stop();
+    this.pubsub.publish('reply-stop', messageId);
+  }
+
+  /** Listens for stop requests from other instances (with shared pub/sub). */
+  async listenForStops(signal: AbortSignal): Promise<void> {
+    if (!this.opts.pubsub) return;
+    const requests = this.pubsub.subscribe('reply-stop');
+    signal.addEventListener('abort', () => void requests.return?.());
+    for await (const messageId of requests) {
+      const local = this.live.get(messageId);
+      if (local && !local.done) local.stop();
+    }
+  }
+
+  /** The final message of a reply running anywhere (waits for it). */
+  async final(messageId: string): Promise<Message | null> {
+    const local = this.live.get(messageId);
+    if (local) return local.finished;
+    for await (const e of this.follow(messageId)) if (e.done) return e.message ?? null;
+    return null;
+  }
+
+  /** What a reply running elsewhere has generated so far. */
+  async contentSoFar(messageId: string): Promise<string> {
+    const local = this.live.get(messageId);
+    if (local) return local.events.map((e) => e.delta).join('');
+    const events = this.relay ? await this.relay.events(messageId) : [];
+    return events.filter((e) => !e.done).map((e) => e.delta).join('');
   }
 
   start(params: StartReply): LiveReply {
@@ -144,6 +213,7 @@ export class ReplyHub {
       },
     };
     this.live.set(params.messageId, reply);
+    this.relay?.started(metaOf(reply), Date.now()).catch((err: Error) => this.opts.logger.warn({ component: 'redis', err: { message: err.message } }, 'recording a reply start in Redis failed'));
     this.run(params, reply, abort, () => stopRequested)
       .catch((err) => {
         this.opts.logger.error({ err, messageId: params.messageId }, 'reply generation crashed');
@@ -245,39 +315,65 @@ export class ReplyHub {
 
   private emit(reply: LiveReply, event: ReplyEventPayload): void {
     if (!event.done) reply.events.push(event);
+    // Recorded before it is published, on the same connection: a follower that reads the
+    // record after subscribing misses nothing.
+    this.relay?.append(metaOf(reply), event);
     this.pubsub.publish('reply', reply.messageId, event);
     this.pubsub.publish('chat', reply.sessionId, event);
   }
 
   /**
-   * Every event of a live reply after `afterSeq`: first what was already generated, then live
+   * Every event of a reply after `afterSeq`: first what was already generated, then live
    * ones, then the done event. Subscribes before replaying, and skips by seq, so nothing is
-   * lost or doubled at the seam.
+   * lost or doubled at the seam. A reply running on another instance is replayed from the
+   * relay; a gap in the seqs, or a quiet spell, sends the follower back to the record.
    */
   async *follow(messageId: string, afterSeq = 0): AsyncGenerator<ReplyEventPayload> {
-    const reply = this.live.get(messageId);
-    if (!reply) return;
-    const live = this.pubsub.subscribe('reply', messageId);
+    const local = this.live.get(messageId);
+    if (!local && !this.relay) return;
+    const live = this.pubsub.subscribe('reply', messageId)[Symbol.asyncIterator]();
     let lastSeq = afterSeq;
+    // A reply whose instance died never finishes: give up once it could no longer be running.
+    const deadline = Date.now() + this.opts.timeoutMs + 60_000;
+    const recorded = async () => (local ? [...local.events, ...(local.done ? [local.done] : [])] : await this.relay!.events(messageId));
     try {
-      for (const e of reply.events) {
-        if (e.seq > lastSeq) {
+      let pending = live.next();
+      while (local || Date.now() < deadline) {
+        for (const e of await recorded()) {
+          if (e.done) {
+            yield e;
+            return;
+          }
+          if (e.seq > lastSeq) {
+            lastSeq = e.seq;
+            yield e;
+          }
+        }
+        for (;;) {
+          const next = local ? await pending : await Promise.race([pending, sleep(REMOTE_IDLE_RECHECK_MS)]);
+          if (!next) break; // quiet: look at the record again
+          pending = live.next();
+          if (next.done) return;
+          const e = next.value;
+          if (e.seq <= lastSeq && !e.done) continue;
+          if (!local && e.seq > lastSeq + 1) break; // missed some: the record has them
+          if (e.done) {
+            yield e;
+            return;
+          }
           lastSeq = e.seq;
           yield e;
         }
-      }
-      if (reply.done) {
-        yield reply.done;
-        return;
-      }
-      for await (const e of live) {
-        if (e.seq <= lastSeq) continue;
-        lastSeq = e.seq;
-        yield e;
-        if (e.done) return;
       }
     } finally {
       await live.return?.();
     }
   }
 }
+
+const metaOf = (r: LiveReply): ReplyMeta => ({ messageId: r.messageId, sessionId: r.sessionId, ownerId: r.ownerId });
+
+const sleep = (ms: number) =>
+  new Promise<undefined>((resolve) => {
+    setTimeout(() => resolve(undefined), ms).unref();
+  });

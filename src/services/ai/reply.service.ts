@@ -93,13 +93,14 @@ export class ReplyService {
     return this.resultFromLive(live, model, stored.reply, wait);
   }
 
-  /** Stops a reply of the viewer's, keeping what was generated (STOPPED). NOT_FOUND otherwise. */
+  /** Stops a reply of the viewer's (on whichever instance runs it), keeping what was generated (STOPPED). NOT_FOUND otherwise. */
   async stop(viewer: Viewer, messageId: string): Promise<Message> {
-    const live = this.hub.get(messageId);
-    if (live) {
-      if (live.ownerId !== viewer.userId) throw new NotFoundError('Message');
-      if (!live.done) live.stop();
-      return live.finished;
+    const running = await this.hub.ownerOf(messageId);
+    if (running) {
+      if (running.ownerId !== viewer.userId) throw new NotFoundError('Message');
+      this.hub.requestStop(messageId);
+      const final = await this.hub.final(messageId);
+      if (final) return final;
     }
     const stored = isId(messageId) ? await this.em.findOne(Message, { id: messageId, userId: viewer.userId }) : null;
     if (!stored) throw new NotFoundError('Message');
@@ -107,13 +108,14 @@ export class ReplyService {
   }
 
   /**
-   * A reply's events after `afterSeq`: replayed, then live, then done. A reply that already
-   * finished yields one done event (seq 0) with the stored message. NOT_FOUND for others'.
+   * A reply's events after `afterSeq`: replayed, then live, then done, from whichever
+   * instance runs it. A reply that already finished yields one done event (seq 0) with the
+   * stored message. NOT_FOUND for others'.
    */
   async replyEvents(viewer: Viewer, messageId: string, afterSeq = 0): Promise<AsyncIterable<ReplyEventPayload>> {
-    const live = this.hub.get(messageId);
-    if (live) {
-      if (live.ownerId !== viewer.userId) throw new NotFoundError('Message');
+    const running = await this.hub.ownerOf(messageId);
+    if (running) {
+      if (running.ownerId !== viewer.userId) throw new NotFoundError('Message');
       return this.hub.follow(messageId, afterSeq);
     }
     const stored = isId(messageId) ? await this.em.findOne(Message, { id: messageId, userId: viewer.userId }) : null;
@@ -140,7 +142,7 @@ export class ReplyService {
     if (isPriced(model) && user.balance < minimumCharge(model, content)) {
       throw new ForbiddenError(`Your balance does not cover ${model.name}; top up or pick a free model`, { field: 'modelId', reason: 'INSUFFICIENT_BALANCE' });
     }
-    if (this.hub.runningFor(viewer.userId) >= this.maxConcurrentStreams) {
+    if ((await this.hub.runningFor(viewer.userId)) >= this.maxConcurrentStreams) {
       throw new RateLimitedError(1, `At most ${this.maxConcurrentStreams} replies at once; wait for one to finish`);
     }
     await this.rateLimits.consume('ai', limitKey({ userId: viewer.userId }));
@@ -181,26 +183,48 @@ export class ReplyService {
   }
 
   private async sendEphemeral(viewer: Viewer, user: User, model: CatalogModel, content: string, history: MessageInput[] | null, key: string | null, sessionId: string | null, wait: boolean): Promise<SendResult> {
-    if (key) {
-      const earlier = this.hub.idempotentReply(viewer.userId, key);
-      const live = earlier ? this.hub.get(earlier) : undefined;
-      if (live) return this.resultFromLive(live, model, undefined, wait);
-    }
     if (sessionId && !(isId(sessionId) && (await this.em.count(Chat, { id: sessionId, user: viewer.userId })))) throw new NotFoundError('Chat');
+    const earlier = key ? await this.hub.idempotentReply(viewer.userId, key) : null;
+    if (earlier) return this.resultForRunning(earlier, model, undefined, wait);
     await this.admit(viewer, user, model, content);
-    const turns = fitToContext([...(history ?? []).map(toTurn), { role: 'user', content }], model.contextWindow);
     const messageId = newId();
+    const raced = key ? await this.hub.claimIdempotent(viewer.userId, key, messageId) : null;
+    if (raced) return this.resultForRunning(raced, model, undefined, wait);
+    const turns = fitToContext([...(history ?? []).map(toTurn), { role: 'user', content }], model.contextWindow);
     const live = this.hub.start({ messageId, sessionId: sessionId ?? newId(), ownerId: viewer.userId, model, turns, persist: false, createdAt: new Date() });
-    if (key) this.hub.rememberIdempotent(viewer.userId, key, messageId);
     return this.resultFromLive(live, model, undefined, wait);
   }
 
   /** The answer for an earlier request with the same clientMessageId. */
   private async resultFor(userMessage: Message, wait: boolean): Promise<SendResult> {
     const reply = await this.em.findOneOrFail(Message, { chat: userMessage.chat.id, position: userMessage.position + 1 });
-    const live = this.hub.get(reply.id);
     const model = (reply.model && this.catalog.find(reply.model)) || this.catalog.default;
-    return live ? this.resultFromLive(live, model, reply, wait) : payload(reply.chat.id, reply, model);
+    if (reply.status === MessageStatus.STREAMING && (await this.hub.ownerOf(reply.id))) return this.resultForRunning(reply.id, model, reply, wait);
+    return payload(reply.chat.id, reply, model);
+  }
+
+  /** A reply started by an earlier request, on this instance or another. */
+  private async resultForRunning(messageId: string, model: CatalogModel, stored: Message | undefined, wait: boolean): Promise<SendResult> {
+    const live = this.hub.get(messageId);
+    if (live) return this.resultFromLive(live, model, stored, wait);
+    const meta = await this.hub.ownerOf(messageId);
+    const sessionId = meta?.sessionId ?? stored?.chat.id ?? '';
+    if (wait) {
+      const final = await this.hub.final(messageId);
+      if (!final || final.status === MessageStatus.FAILED) throw new UpstreamError('The AI reply failed', { reason: 'REPLY_FAILED' });
+      return payload(sessionId, final, model);
+    }
+    const current = messageView({
+      id: messageId,
+      sessionId: stored ? sessionId : null,
+      role: Role.ASSISTANT,
+      content: await this.hub.contentSoFar(messageId),
+      status: MessageStatus.STREAMING,
+      model: model.id,
+      usage: null,
+      createdAt: stored?.createdAt ?? new Date(),
+    });
+    return payload(sessionId, current, model);
   }
 
   private async resultFromLive(live: LiveReply, model: CatalogModel, stored: Message | undefined, wait: boolean): Promise<SendResult> {

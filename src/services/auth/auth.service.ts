@@ -4,6 +4,7 @@ import { RevokedToken } from '../../entities/revoked-token.entity';
 import { User } from '../../entities/user.entity';
 import { BadRequestError } from '../../errors';
 import { credentialKey, type LiveSessions } from './live-sessions';
+import type { RevocationCache } from './revocations';
 import type { TokenService } from './token.service';
 import type { WechatIdentity, WechatLogin } from './wechat-login.client';
 
@@ -21,6 +22,7 @@ export class AuthService {
     private readonly wechat: WechatLogin,
     private readonly tokens: TokenService,
     private readonly sessions: LiveSessions,
+    private readonly revocations?: RevocationCache,
   ) {}
 
   /**
@@ -49,6 +51,7 @@ export class AuthService {
       // Two logouts racing with the same token: the token is revoked either way.
       if (!(err instanceof UniqueConstraintViolationException)) throw err;
     }
+    await this.revocations?.add(credential.jti, credential.expiresAt);
     this.sessions.revoke(credentialKey(credential), 'Token revoked');
     return true;
   }

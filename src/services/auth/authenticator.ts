@@ -5,6 +5,7 @@ import { RevokedToken } from '../../entities/revoked-token.entity';
 import { AppError, UnauthenticatedError } from '../../errors';
 import { API_KEY_PREFIX, hashApiKeySecret } from './api-key-secret';
 import { LiveSessions } from './live-sessions';
+import type { RevocationCache } from './revocations';
 import type { TokenService } from './token.service';
 
 export interface Credentials {
@@ -32,6 +33,8 @@ export class Authenticator {
   constructor(
     private readonly orm: MikroORM,
     private readonly tokens: TokenService,
+    /** Redis in front of the revoked_tokens table when instances share state. */
+    readonly revocations?: RevocationCache,
   ) {}
 
   async identify(credentials: Credentials): Promise<Identification> {
@@ -50,7 +53,8 @@ export class Authenticator {
     const em = this.orm.em.fork();
     if (viewer.credential.kind === 'jwt') {
       if (viewer.credential.expiresAt.getTime() <= Date.now()) throw new UnauthenticatedError('Token expired');
-      if (await em.count(RevokedToken, { jti: viewer.credential.jti })) throw new UnauthenticatedError('Token revoked');
+      const cached = await this.revocations?.isRevoked(viewer.credential.jti);
+      if (cached ?? (await em.count(RevokedToken, { jti: viewer.credential.jti })) > 0) throw new UnauthenticatedError('Token revoked');
     } else if (!(await em.count(ApiKey, { id: viewer.credential.keyId, revokedAt: null }))) {
       throw new UnauthenticatedError('API key revoked');
     }

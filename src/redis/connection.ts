@@ -6,11 +6,12 @@ import type { FastifyBaseLogger } from 'fastify';
  * down instead of queueing (so callers see a clear error or fall back), and ioredis keeps
  * reconnecting in the background. Starting fails when Redis cannot be reached at all.
  */
-export async function connectRedis(url: string, logger: FastifyBaseLogger, name = 'main'): Promise<Redis> {
+export async function connectRedis(url: string, logger: FastifyBaseLogger, name = 'main', opts: { subscriber?: boolean } = {}): Promise<Redis> {
   const redis = new Redis(url, {
     lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
+    // A subscriber queues its SUBSCRIBEs until it is connected again (and then re-subscribes).
+    enableOfflineQueue: Boolean(opts.subscriber),
+    maxRetriesPerRequest: opts.subscriber ? null : 1,
     connectTimeout: 5_000,
     connectionName: `chat-assistant:${name}`,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),

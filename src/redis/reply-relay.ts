@@ -1,0 +1,68 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { ReplyEventPayload } from '../services/ai/reply-hub';
+import type { ReplyMeta, ReplyRelay } from '../services/ai/reply-relay';
+
+/**
+ * Replies shared through Redis: each reply's events in a Redis Stream (so `replyStream` with
+ * `afterSeq` resumes on any instance), its owner in a small key, each user's running replies
+ * in a sorted set scored by start time (a crashed instance's entries age out), all with TTLs.
+ * Appends are written without waiting, on the same connection as the pub/sub publish that
+ * follows them, so a stream never lags the live events it backs.
+ */
+export class RedisReplyRelay implements ReplyRelay {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly retainMs: number,
+    private readonly logger: FastifyBaseLogger,
+  ) {}
+
+  private key = (kind: string, id: string) => `${this.prefix}reply:${id}:${kind}`;
+  private idemKey = (ownerId: string, key: string) => `${this.prefix}idem:${ownerId}:${key}`;
+  private runningKey = (ownerId: string) => `${this.prefix}running:${ownerId}`;
+  private failed = (err: Error) => this.logger.warn({ component: 'redis', err: { message: err.message } }, 'recording a reply event in Redis failed');
+
+  async started(meta: ReplyMeta, startedAt: number): Promise<void> {
+    await this.redis
+      .multi()
+      .set(this.key('meta', meta.messageId), JSON.stringify(meta), 'PX', this.retainMs * 3)
+      .zadd(this.runningKey(meta.ownerId), startedAt, meta.messageId)
+      .pexpire(this.runningKey(meta.ownerId), this.retainMs * 3)
+      .exec();
+  }
+
+  append(meta: ReplyMeta, event: ReplyEventPayload): void {
+    const stream = this.key('events', meta.messageId);
+    const batch = this.redis.multi().xadd(stream, '*', 'e', JSON.stringify(event));
+    if (event.seq === 1 || event.done) batch.pexpire(stream, this.retainMs);
+    if (event.done) batch.pexpire(this.key('meta', meta.messageId), this.retainMs).zrem(this.runningKey(meta.ownerId), meta.messageId);
+    batch.exec().catch(this.failed);
+  }
+
+  async meta(messageId: string): Promise<ReplyMeta | null> {
+    const raw = await this.redis.get(this.key('meta', messageId));
+    return raw ? (JSON.parse(raw) as ReplyMeta) : null;
+  }
+
+  async events(messageId: string): Promise<ReplyEventPayload[]> {
+    const entries = await this.redis.xrange(this.key('events', messageId), '-', '+');
+    return entries.map(([, fields]) => JSON.parse(fields[1]) as ReplyEventPayload);
+  }
+
+  async running(ownerId: string, sinceMs: number): Promise<number> {
+    const key = this.runningKey(ownerId);
+    const [, count] = (await this.redis.multi().zremrangebyscore(key, '-inf', sinceMs).zcard(key).exec()) ?? [];
+    return Number(count?.[1] ?? 0);
+  }
+
+  idempotentReply(ownerId: string, key: string): Promise<string | null> {
+    return this.redis.get(this.idemKey(ownerId, key));
+  }
+
+  async claimIdempotent(ownerId: string, key: string, messageId: string, ttlMs: number): Promise<string | null> {
+    const name = this.idemKey(ownerId, key);
+    if ((await this.redis.set(name, messageId, 'PX', ttlMs, 'NX')) === 'OK') return null;
+    return this.redis.get(name);
+  }
+}
