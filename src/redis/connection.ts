@@ -1,5 +1,14 @@
 import { Redis } from 'ioredis';
 import type { FastifyBaseLogger } from 'fastify';
+import { UpstreamError } from '../errors';
+
+/**
+ * What a request that needs Redis gets while it is unreachable: a clear, retryable error
+ * instead of a generic internal one.
+ */
+export function sharedStateUnavailable(): never {
+  throw new UpstreamError('Temporarily unavailable: the shared state store (Redis) cannot be reached; try again shortly', { reason: 'SHARED_STATE_UNAVAILABLE' });
+}
 
 /**
  * The shared Redis connection (REDIS_URL). Commands fail at once while the connection is

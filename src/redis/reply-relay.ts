@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { ReplyEventPayload } from '../services/ai/reply-hub';
 import type { ReplyMeta, ReplyRelay } from '../services/ai/reply-relay';
+import { sharedStateUnavailable } from './connection';
 
 /**
  * Replies shared through Redis: each reply's events in a Redis Stream (so `replyStream` with
@@ -41,28 +42,28 @@ export class RedisReplyRelay implements ReplyRelay {
   }
 
   async meta(messageId: string): Promise<ReplyMeta | null> {
-    const raw = await this.redis.get(this.key('meta', messageId));
+    const raw = await this.redis.get(this.key('meta', messageId)).catch(sharedStateUnavailable);
     return raw ? (JSON.parse(raw) as ReplyMeta) : null;
   }
 
   async events(messageId: string): Promise<ReplyEventPayload[]> {
-    const entries = await this.redis.xrange(this.key('events', messageId), '-', '+');
+    const entries = await this.redis.xrange(this.key('events', messageId), '-', '+').catch(sharedStateUnavailable);
     return entries.map(([, fields]) => JSON.parse(fields[1]) as ReplyEventPayload);
   }
 
   async running(ownerId: string, sinceMs: number): Promise<number> {
     const key = this.runningKey(ownerId);
-    const [, count] = (await this.redis.multi().zremrangebyscore(key, '-inf', sinceMs).zcard(key).exec()) ?? [];
+    const [, count] = (await this.redis.multi().zremrangebyscore(key, '-inf', sinceMs).zcard(key).exec().catch(sharedStateUnavailable)) ?? [];
     return Number(count?.[1] ?? 0);
   }
 
   idempotentReply(ownerId: string, key: string): Promise<string | null> {
-    return this.redis.get(this.idemKey(ownerId, key));
+    return this.redis.get(this.idemKey(ownerId, key)).catch(sharedStateUnavailable);
   }
 
   async claimIdempotent(ownerId: string, key: string, messageId: string, ttlMs: number): Promise<string | null> {
     const name = this.idemKey(ownerId, key);
-    if ((await this.redis.set(name, messageId, 'PX', ttlMs, 'NX')) === 'OK') return null;
-    return this.redis.get(name);
+    if ((await this.redis.set(name, messageId, 'PX', ttlMs, 'NX').catch(sharedStateUnavailable)) === 'OK') return null;
+    return this.redis.get(name).catch(sharedStateUnavailable);
   }
 }

@@ -68,8 +68,12 @@ export type ReplyPubSub = PubSub<{
 }>;
 
 const RETRIES_BEFORE_FIRST_TOKEN = 2;
-/** A follower on another instance re-reads the stored events when nothing arrives this long. */
-const REMOTE_IDLE_RECHECK_MS = 2_000;
+/**
+ * A follower re-reads the record of events when nothing arrives this long: quickly for a
+ * reply of this instance (its record is in memory, and live events may not come back when
+ * the shared pub/sub is down), less often for one on another instance (a Redis read).
+ */
+const IDLE_RECHECK_MS = { local: 500, remote: 2_000 } as const;
 const retryDelay = (attempt: number) => 150 * 2 ** attempt;
 
 /** A message as GraphQL serves it, for replies that may not be stored (saveHistory off). */
@@ -350,13 +354,13 @@ export class ReplyHub {
           }
         }
         for (;;) {
-          const next = local ? await pending : await Promise.race([pending, sleep(REMOTE_IDLE_RECHECK_MS)]);
+          const next = await Promise.race([pending, sleep(IDLE_RECHECK_MS[local ? 'local' : 'remote'])]);
           if (!next) break; // quiet: look at the record again
           pending = live.next();
           if (next.done) return;
           const e = next.value;
           if (e.seq <= lastSeq && !e.done) continue;
-          if (!local && e.seq > lastSeq + 1) break; // missed some: the record has them
+          if (e.seq > lastSeq + 1) break; // missed some: the record has them
           if (e.done) {
             yield e;
             return;

@@ -28,7 +28,12 @@ export class RedisThrottle implements Throttle {
     private readonly prefix: string,
   ) {}
 
+  /** Without Redis the caller may go ahead: a throttle saves work, it does not guard anything. */
   async tryAcquire(key: string, intervalMs: number): Promise<boolean> {
-    return (await this.redis.set(`${this.prefix}throttle:${key}`, '1', 'PX', intervalMs, 'NX')) === 'OK';
+    try {
+      return (await this.redis.set(`${this.prefix}throttle:${key}`, '1', 'PX', intervalMs, 'NX')) === 'OK';
+    } catch {
+      return true;
+    }
   }
 }
