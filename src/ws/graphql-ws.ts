@@ -2,6 +2,7 @@ import type { WebsocketHandler } from '@fastify/websocket';
 import { type ExecutionArgs, type GraphQLSchema, GraphQLError, type ValidationRule } from 'graphql';
 import { makeHandler, type Extra } from 'graphql-ws/use/@fastify/websocket';
 import type { AppContext, ContextInput } from '../context';
+import { BadRequestError } from '../errors';
 import { formatError } from '../schema/format-error';
 import { parseAndValidate } from '../schema/limits';
 
@@ -14,6 +15,9 @@ export interface GraphqlWsOptions {
   /** Runs before each operation (e.g. re-checks the credential); throwing refuses it. */
   beforeOperation?: (input: Omit<ContextInput, 'requestId'>, socket: Extra['socket']) => Promise<void>;
 }
+
+/** Operations one socket may have running at once (each subscription holds server resources). */
+export const MAX_OPERATIONS_PER_SOCKET = 25;
 
 type ConnectionState = {
   input?: Omit<ContextInput, 'requestId'>;
@@ -35,6 +39,11 @@ export function createGraphqlWsHandler(opts: GraphqlWsOptions): WebsocketHandler
       }
     },
     onSubscribe: async (ctx, id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
+      // The library has already registered this one.
+      if (Object.keys(ctx.subscriptions).length > MAX_OPERATIONS_PER_SOCKET) {
+        const reason = `At most ${MAX_OPERATIONS_PER_SOCKET} operations at once per socket; complete some or open another socket`;
+        return [new GraphQLError(reason, { originalError: new BadRequestError(reason, { reason: 'TOO_MANY_OPERATIONS' }) })];
+      }
       const parsed = parseAndValidate(opts.schema, payload.query, opts.validationRules);
       if ('errors' in parsed) return parsed.errors;
       const input = ctx.extra.input ?? { viewer: null, ip: ctx.extra.request.ip };

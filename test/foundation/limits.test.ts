@@ -1,5 +1,9 @@
 import { getIntrospectionQuery } from 'graphql';
+import { login } from '../helpers/accounts';
+import { saveChat } from '../helpers/chats';
+import { openGraphqlWs } from '../helpers/raw-ws';
 import { collect, startTestApp, type TestApp } from '../helpers/test-app';
+import { MAX_OPERATIONS_PER_SOCKET } from '../../src/ws/graphql-ws';
 
 /** `{ __schema { types { fields { type { ofType { ofType ... } } } } } }` nested `levels` deep. */
 function deepQuery(levels: number): string {
@@ -100,6 +104,38 @@ describe('query limits and request protection', () => {
     const ok = await collect<{ data: { models: Array<{ id: string }> } }>(client, '{ models { id } }');
     expect(ok.error).toBeUndefined();
     expect(ok.results[0].data.models[0].id).toBe('echo');
+  });
+
+  it('limits operations per graphql-ws socket, and frees a slot when one completes', async () => {
+    const user = await login(t);
+    const chat = await saveChat(t, user.token, { title: 'busy' });
+    const ws = await openGraphqlWs(t.wsUrl, { authorization: `Bearer ${user.token}` });
+    const subscribe = (id: string) =>
+      ws.socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query: 'subscription($s: ID!) { chatEvents(sessionId: $s) { seq } }', variables: { s: chat.id } } }));
+    const errorFor = async (id: string, tries = 100) => {
+      for (let i = 0; i < tries; i++) {
+        const m = ws.messages.find((x) => x.id === id && x.type === 'error');
+        if (m) return m;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return undefined;
+    };
+    for (let i = 1; i <= MAX_OPERATIONS_PER_SOCKET + 1; i++) subscribe(String(i));
+    const refused = (await errorFor(String(MAX_OPERATIONS_PER_SOCKET + 1))) as { payload: Array<{ extensions: Record<string, unknown> }> };
+    expect(refused.payload[0].extensions).toMatchObject({ code: 'BAD_REQUEST', details: { reason: 'TOO_MANY_OPERATIONS' } });
+    expect(ws.messages.filter((m) => m.type === 'error')).toHaveLength(1);
+
+    ws.socket.send(JSON.stringify({ id: '1', type: 'complete' }));
+    await new Promise((r) => setTimeout(r, 100));
+    subscribe('again');
+    expect(await errorFor('again', 15)).toBeUndefined();
+    ws.socket.close();
+  });
+
+  it('closes a graphql-ws socket that sends a message over 256 KiB', async () => {
+    const ws = await openGraphqlWs(t.wsUrl);
+    ws.socket.send(JSON.stringify({ id: 'big', type: 'subscribe', payload: { query: `{ models { id } } # ${'x'.repeat(300 * 1024)}` } }));
+    expect((await ws.closed).code).toBe(1009);
   });
 });
 
