@@ -1,6 +1,6 @@
 import { startFakeAlipay } from '../fakes/alipay';
 import { startFakeWechatPay } from '../fakes/wechat-pay';
-import { rows } from './accounts';
+import { login, rows } from './accounts';
 import { startTestApp, type Credentials, type TestApp } from './test-app';
 
 const ORDER_FIELDS = 'orderId amount paymentMethod codeUrl payUrl status createdAt expiresAt';
@@ -56,4 +56,18 @@ export async function postAlipayNotification(t: TestApp, form: Record<string, st
     body: new URLSearchParams(form).toString(),
   });
   return { status: res.status, text: await res.text() };
+}
+
+/**
+ * A new user with a pending order of `amount` yuan, and its provider-side out_trade_no.
+ * `openAlipay`: the buyer also opened the Alipay page (the trade exists at Alipay).
+ */
+export async function pendingOrder(t: TestApp, method: 'WECHAT' | 'ALIPAY', amount: number, opts: { openAlipay?: (payUrl: string) => unknown } = {}) {
+  const user = await login(t);
+  const orderId = `o-${Math.random().toString(36).slice(2)}`;
+  const res = await t.gql<any>(method === 'WECHAT' ? CREATE_WECHAT : CREATE_ALIPAY, { input: { amount, orderId } }, user);
+  if (res.body.errors) throw new Error(JSON.stringify(res.body.errors));
+  const order = method === 'WECHAT' ? res.body.data.createWechatPayOrder : res.body.data.createAlipayOrder;
+  if (method === 'ALIPAY') opts.openAlipay?.(order.payUrl);
+  return { user, orderId, order, outTradeNo: await outTradeNoOf(t, user.userId, orderId) };
 }

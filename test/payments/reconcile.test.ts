@@ -1,6 +1,6 @@
 import { PaymentOrder } from '../../src/entities/payment-order.entity';
 import { login } from '../helpers/accounts';
-import { balanceOf, CREATE_ALIPAY, CREATE_WECHAT, ledgerOf, outTradeNoOf, PAYMENT_STATUS, postWechatNotification, startAppWithPayments, STATUS_CHANGED } from '../helpers/payments';
+import { balanceOf, ledgerOf, PAYMENT_STATUS, pendingOrder as createPendingOrder, postWechatNotification, startAppWithPayments, STATUS_CHANGED } from '../helpers/payments';
 import { collect } from '../helpers/test-app';
 
 type Fx = Awaited<ReturnType<typeof startAppWithPayments>>;
@@ -12,13 +12,7 @@ describe('dropped notifications, expiry and the status subscription', () => {
   });
   afterAll(() => fx.close());
 
-  async function pendingOrder(method: 'WECHAT' | 'ALIPAY', amount: number) {
-    const user = await login(fx.t);
-    const orderId = `o-${Math.random().toString(36).slice(2)}`;
-    const res = await fx.t.gql<any>(method === 'WECHAT' ? CREATE_WECHAT : CREATE_ALIPAY, { input: { amount, orderId } }, user);
-    const outTradeNo = await outTradeNoOf(fx.t, user.userId, orderId);
-    return { user, orderId, outTradeNo, order: method === 'WECHAT' ? res.body.data.createWechatPayOrder : res.body.data.createAlipayOrder };
-  }
+  const pendingOrder = (method: 'WECHAT' | 'ALIPAY', amount: number) => createPendingOrder(fx.t, method, amount);
   const queriesFor = (outTradeNo: string) => fx.wechat.calls.filter((c) => c.method === 'GET' && c.path.includes(outTradeNo)).length;
   const reconcile = () => fx.t.app.deps.payments.settlement.reconcile();
   const expireNow = (outTradeNo: string) => fx.t.app.deps.orm.em.fork().nativeUpdate(PaymentOrder, { outTradeNo }, { expiresAt: new Date(Date.now() - 1000) });
