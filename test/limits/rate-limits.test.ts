@@ -92,7 +92,7 @@ describe('rate limits', () => {
   describe('AI calls', () => {
     let fx: Awaited<ReturnType<typeof startAppWithFakeAi>>;
     beforeAll(async () => {
-      fx = await startAppWithFakeAi({}, { AI_RATE_LIMIT_PER_MINUTE: '3' });
+      fx = await startAppWithFakeAi({}, { AI_RATE_LIMIT_PER_MINUTE: '3', MAX_CONCURRENT_STREAMS: '100' });
     });
     afterAll(() => fx.close());
 
@@ -122,6 +122,19 @@ describe('rate limits', () => {
       // Another user has their own AI allowance.
       const other = await login(t);
       expect((await t.gql<any>(SEND, { input: { content: 'hi' } }, other)).body.data.sendMessage.reply.status).toBe('COMPLETE');
+    });
+
+    it('refuses a message over the limit on the legacy socket with an error frame', async () => {
+      const { t } = fx;
+      const user = await login(t);
+      const c = await connectLegacy(t.url);
+      c.send({ type: 'auth', token: user.token });
+      await c.waitFor((f) => f.type === 'auth');
+      for (let i = 0; i < 4; i++) c.send({ type: 'message', data: { content: `m${i}`, clientMessageId: `legacy-${i}` } });
+      const refused = await c.waitFor((f) => f.type === 'error' && f.data.code === 'RATE_LIMITED');
+      expect(refused.data).toMatchObject({ clientMessageId: 'legacy-3', message: 'Too many AI requests' });
+      expect(refused.data.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+      c.socket.close();
     });
 
     it('refuses a streamed send over the limit on graphql-ws as the operation error', async () => {
@@ -156,6 +169,10 @@ describe('rate limits', () => {
         expect(Number(users[0].n)).toBe(2);
         // The refused login is not a general-limit problem: other operations still work.
         expect((await t.gql('{ models { id } }')).status).toBe(200);
+        // REST logins share the count.
+        const rest = await t.rest<any>('POST', '/v1/auth/wechat-login', { body: { code: 'rest-code' } });
+        expect(rest.status).toBe(429);
+        expect(Number(rest.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       } finally {
         await t.close();
       }
