@@ -43,6 +43,10 @@ describe('payment orders', () => {
     const opened = fx.alipay.openPayUrl(order.payUrl);
     expect(opened.outTradeNo).toBe(await outTradeNoOf(fx.t, user.userId, 'ali-1'));
     expect(opened.amountFen).toBe(1);
+    // Asked again: the same order, its URL signed afresh for the same trade.
+    const again = (await fx.t.gql<any>(CREATE_ALIPAY, { input: { amount: 0.01, orderId: 'ali-1' } }, user)).body.data.createAlipayOrder;
+    expect(again).toMatchObject({ orderId: 'ali-1', createdAt: order.createdAt, status: 'PENDING' });
+    expect(fx.alipay.openPayUrl(again.payUrl).outTradeNo).toBe(opened.outTradeNo);
   });
 
   it('is idempotent per orderId: the same request returns the same order; a different amount or method is BAD_REQUEST', async () => {

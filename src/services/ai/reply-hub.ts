@@ -68,6 +68,7 @@ export type ReplyPubSub = PubSub<{
 }>;
 
 const RETRIES_BEFORE_FIRST_TOKEN = 2;
+const LOCAL_RETAIN_WITH_RELAY_MS = 10_000;
 /**
  * A follower re-reads the record of events when nothing arrives this long: quickly for a
  * reply of this instance (its record is in memory, and live events may not come back when
@@ -313,7 +314,8 @@ export class ReplyHub {
     };
     reply.done = done;
     this.emit(reply, done);
-    setTimeout(() => this.live.delete(reply.messageId), this.retainMs).unref();
+    // With a relay the shared record serves late followers, so the local copy can go soon.
+    setTimeout(() => this.live.delete(reply.messageId), this.relay ? LOCAL_RETAIN_WITH_RELAY_MS : this.retainMs).unref();
     return message;
   }
 

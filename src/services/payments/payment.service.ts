@@ -68,7 +68,9 @@ export class PaymentService {
     if (order.amount !== amount || order.method !== method) {
       throw new BadRequestError('This orderId was used for a different amount or payment method', { field: 'orderId', reason: 'ORDER_ID_CONFLICT' });
     }
-    if (order.status === 'PENDING' && !order.codeUrl && !order.payUrl) {
+    // A WeChat code is made once (a network call); an Alipay URL is signed afresh each time
+    // (locally), so a returned order never carries a stale request timestamp.
+    if (order.status === 'PENDING' && ((!order.codeUrl && !order.payUrl) || method === 'ALIPAY')) {
       const made = await provider.create({ outTradeNo: order.outTradeNo, amount, subject: `账户余额充值 ${fenToYuanString(amount)} 元`, expiresAt: order.expiresAt });
       order.codeUrl = made.codeUrl ?? null;
       order.payUrl = made.payUrl ?? null;
