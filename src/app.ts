@@ -151,12 +151,15 @@ export async function createApp(config: AppConfig, overrides: Partial<AppDeps> =
         timer = setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs);
         timer.unref();
       });
+      const started = Date.now();
       const closed = await Promise.race([server.close().then(() => 'closed' as const), timedOut]);
       clearTimeout(timer);
       if (closed === 'timeout') {
         logger.warn('requests still running after the shutdown timeout; closing them');
         server.server.closeAllConnections();
       }
+      // Replies outlive their requests: give them what is left of the timeout, then stop and store them.
+      await deps.replyHub.drain(Math.max(0, config.shutdownTimeoutMs - (Date.now() - started)));
       await orm.close(true);
       background.abort();
       shared?.close();

@@ -4,6 +4,14 @@ import type { ReplyEventPayload } from '../services/ai/reply-hub';
 import type { ReplyMeta, ReplyRelay } from '../services/ai/reply-relay';
 import { sharedStateUnavailable } from './connection';
 
+/** Check-and-take in one step, so concurrent sends on any instances cannot both get the last slot. */
+const RESERVE = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1`;
+
 /**
  * Replies shared through Redis: each reply's events in a Redis Stream (so `replyStream` with
  * `afterSeq` resumes on any instance), its owner in a small key, each user's running replies
@@ -25,6 +33,7 @@ export class RedisReplyRelay implements ReplyRelay {
   private failed = (err: Error) => this.logger.warn({ component: 'redis', err: { message: err.message } }, 'recording a reply event in Redis failed');
 
   async started(meta: ReplyMeta, startedAt: number): Promise<void> {
+    // The reply's slot was taken by reserve(); this refreshes its time.
     await this.redis
       .multi()
       .set(this.key('meta', meta.messageId), JSON.stringify(meta), 'PX', this.retainMs * 3)
@@ -51,10 +60,13 @@ export class RedisReplyRelay implements ReplyRelay {
     return entries.map(([, fields]) => JSON.parse(fields[1]) as ReplyEventPayload);
   }
 
-  async running(ownerId: string, sinceMs: number): Promise<number> {
-    const key = this.runningKey(ownerId);
-    const [, count] = (await this.redis.multi().zremrangebyscore(key, '-inf', sinceMs).zcard(key).exec().catch(sharedStateUnavailable)) ?? [];
-    return Number(count?.[1] ?? 0);
+  async reserve(ownerId: string, messageId: string, max: number, sinceMs: number): Promise<boolean> {
+    const taken = await this.redis.eval(RESERVE, 1, this.runningKey(ownerId), sinceMs, max, Date.now(), messageId, this.retainMs * 3).catch(sharedStateUnavailable);
+    return taken === 1;
+  }
+
+  async release(ownerId: string, messageId: string): Promise<void> {
+    await this.redis.zrem(this.runningKey(ownerId), messageId).catch(sharedStateUnavailable);
   }
 
   idempotentReply(ownerId: string, key: string): Promise<string | null> {

@@ -1,4 +1,8 @@
 import WebSocket from 'ws';
+import type { AppConfig } from '../../src/config';
+import { openOrm } from '../../src/db/orm';
+import { login } from '../helpers/accounts';
+import { SEND, startAppWithFakeAi } from '../helpers/ai';
 import { ECHO_MODEL, ModelCatalog } from '../../src/services/ai/model-catalog';
 import { startTestApp } from '../helpers/test-app';
 
@@ -47,6 +51,7 @@ describe('graceful shutdown', () => {
     expect(await closed).toBe(1001);
     expect(await stopping).toBe(0);
     await expect(fetch(`${t.url}/healthz`)).rejects.toThrow();
+    await t.close();
   });
 
   it('stops waiting after SHUTDOWN_TIMEOUT_MS when a request hangs', async () => {
@@ -62,5 +67,40 @@ describe('graceful shutdown', () => {
     expect(await t.app.shutdown('SIGTERM')).toBe(0);
     expect(Date.now() - started).toBeLessThan(5000);
     expect(String(await hanging)).toMatch(/fetch failed|terminated|socket/i);
+    await t.close();
   });
 });
+
+describe('replies running at shutdown', () => {
+  it('are given the shutdown timeout to finish, then stored as STOPPED with what they generated', async () => {
+    const { t, ai } = await startAppWithFakeAi({ chunkSize: 2, delayMs: 50 }, { SHUTDOWN_TIMEOUT_MS: '300' });
+    try {
+      const user = await login(t);
+      ai.nextReplies.push('x'.repeat(400));
+      const sent = (await t.gql<any>(SEND, { input: { content: 'long one', stream: true } }, user)).body.data.sendMessage;
+      const live = t.app.deps.replyHub.get(sent.messageId)!;
+      expect(await t.app.shutdown('SIGTERM')).toBe(0);
+      // The final write happened before the database closed: the hub's own view of it is final.
+      const final = await live.finished;
+      expect(final.status).toBe('STOPPED');
+      expect(final.content.length).toBeGreaterThan(0);
+      expect(final.content.length).toBeLessThan(400);
+      const stored = await readMessage(t.config, sent.messageId);
+      expect(stored).toEqual({ status: 'STOPPED', content: final.content });
+    } finally {
+      await t.close();
+      await ai.close();
+    }
+  });
+});
+
+/** Reads one message row after the app has closed its own connection. */
+async function readMessage(config: AppConfig, id: string): Promise<{ status: string; content: string }> {
+  const orm = await openOrm(config.database, { migrate: false });
+  try {
+    const [row] = await orm.em.fork().getConnection().execute('select status, content from messages where id = ?', [id]);
+    return { status: row.status, content: row.content };
+  } finally {
+    await orm.close(true);
+  }
+}

@@ -4,6 +4,7 @@ import pino from 'pino';
 import WebSocket from 'ws';
 import { createApp, type App } from '../../src/app';
 import { type AppConfig, parseConfig } from '../../src/config';
+import { openOrm } from '../../src/db/orm';
 import type { AppDeps } from '../../src/deps';
 import { freshDatabaseUrl } from './database';
 
@@ -70,6 +71,8 @@ export async function startTestApp(opts: { env?: Record<string, string>; overrid
     RATE_LIMIT_PER_MINUTE: '100000',
     AI_RATE_LIMIT_PER_MINUTE: '100000',
     LOGIN_RATE_LIMIT_PER_MINUTE: '100000',
+    // Replies still running when a test closes its app are stopped soon.
+    SHUTDOWN_TIMEOUT_MS: '1000',
     ...testRedisEnv(),
     ...opts.env,
   });
@@ -105,10 +108,15 @@ export async function startTestApp(opts: { env?: Record<string, string>; overrid
       clients.push(client);
       return client;
     },
+    /** Shuts the app down (if a test has not already) and drops its MySQL database. */
     async close() {
       await Promise.all(clients.map((c) => c.dispose()));
-      if (config.database.kind === 'mysql') await app.deps.orm.schema.dropDatabase(config.database.dbName);
       await app.shutdown('test finished');
+      if (config.database.kind === 'mysql') {
+        const orm = await openOrm(config.database, { migrate: false });
+        await orm.schema.dropDatabase(config.database.dbName);
+        await orm.close(true);
+      }
     },
   };
 }

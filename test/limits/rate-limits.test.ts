@@ -152,6 +152,29 @@ describe('rate limits', () => {
     });
   });
 
+  describe('concurrent streaming replies', () => {
+    it('lets exactly MAX_CONCURRENT_STREAMS of many simultaneous sends start, and frees the slots when they finish', async () => {
+      const { t, ai, close } = await startAppWithFakeAi({ chunkSize: 2 }, { MAX_CONCURRENT_STREAMS: '2' });
+      try {
+        const user = await login(t);
+        ai.delayMs = 30;
+        const sends = await Promise.all(Array.from({ length: 6 }, (_, i) => t.gql<any>(SEND, { input: { content: `hello ${i}`, stream: true } }, user)));
+        const started = sends.filter((r) => r.body.data?.sendMessage);
+        const refused = sends.filter((r) => r.body.errors?.[0].extensions.code === 'RATE_LIMITED');
+        expect(started).toHaveLength(2);
+        expect(refused).toHaveLength(4);
+        // Refused sends stored nothing: two exchanges of two messages.
+        expect(Number((await rows(t, 'select count(*) as n from messages where user_id = ?', [user.userId]))[0].n)).toBe(4);
+        ai.delayMs = 0;
+        for (const r of started) await t.app.deps.replyHub.final(r.body.data.sendMessage.messageId);
+        const after = await t.gql<any>(SEND, { input: { content: 'again', stream: true } }, user);
+        expect(after.body.data.sendMessage.reply.status).toBe('STREAMING');
+      } finally {
+        await close();
+      }
+    });
+  });
+
   describe('login attempts per address, and TRUST_PROXY', () => {
     const attempt = (t: TestApp, forwardedFor?: string) =>
       t.gql(LOGIN, { code: `c-${Math.random()}` }, forwardedFor ? { headers: { 'x-forwarded-for': forwardedFor } } : undefined);

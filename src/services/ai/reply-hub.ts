@@ -112,6 +112,8 @@ export class ReplyHub {
   readonly pubsub: ReplyPubSub;
   private readonly live = new Map<string, LiveReply>();
   private readonly idempotency = new Map<string, string>();
+  /** Slots taken by replies about to start (in process; the relay keeps its own). */
+  private readonly reserved = new Map<string, Set<string>>();
   private readonly retainMs: number;
   private readonly relay?: ReplyRelay;
 
@@ -132,13 +134,45 @@ export class ReplyHub {
     return this.relay ? this.relay.meta(messageId) : null;
   }
 
-  /** Replies of this user still generating, on every instance when shared. */
-  async runningFor(ownerId: string): Promise<number> {
+  /**
+   * Takes one of the user's `max` concurrent-reply slots for a reply about to start, on every
+   * instance when shared; false when all are in use. The check and the take are one step.
+   */
+  async reserve(ownerId: string, messageId: string, max: number): Promise<boolean> {
     // Entries older than the longest possible reply belong to an instance that died.
-    if (this.relay) return this.relay.running(ownerId, Date.now() - this.opts.timeoutMs - 60_000);
-    let n = 0;
-    for (const r of this.live.values()) if (r.ownerId === ownerId && !r.done) n++;
-    return n;
+    if (this.relay) return this.relay.reserve(ownerId, messageId, max, Date.now() - this.opts.timeoutMs - 60_000);
+    let used = this.reserved.get(ownerId)?.size ?? 0;
+    for (const r of this.live.values()) if (r.ownerId === ownerId && !r.done) used++;
+    if (used >= max) return false;
+    let mine = this.reserved.get(ownerId);
+    if (!mine) this.reserved.set(ownerId, (mine = new Set()));
+    mine.add(messageId);
+    return true;
+  }
+
+  /** Gives a slot back when the reply did not start after all. */
+  async release(ownerId: string, messageId: string): Promise<void> {
+    this.dropReservation(ownerId, messageId);
+    await this.relay?.release(ownerId, messageId);
+  }
+
+  private dropReservation(ownerId: string, messageId: string): void {
+    const mine = this.reserved.get(ownerId);
+    mine?.delete(messageId);
+    if (mine?.size === 0) this.reserved.delete(ownerId);
+  }
+
+  /**
+   * At shutdown: lets running replies finish for up to `graceMs`, then stops the rest (they
+   * are stored as STOPPED with what they generated), so none is cut off unrecorded.
+   */
+  async drain(graceMs: number): Promise<void> {
+    const running = [...this.live.values()].filter((r) => !r.done);
+    if (!running.length) return;
+    const allFinished = () => Promise.all(running.map((r) => r.finished));
+    await Promise.race([allFinished(), sleep(graceMs)]);
+    for (const r of running) if (!r.done) r.stop();
+    await Promise.race([allFinished(), sleep(5_000)]);
   }
 
   /** Whether a live reply of this user belongs to the session (ephemeral sessions are not stored). */
@@ -218,6 +252,7 @@ export class ReplyHub {
       },
     };
     this.live.set(params.messageId, reply);
+    this.dropReservation(params.ownerId, params.messageId);
     this.relay?.started(metaOf(reply), Date.now()).catch((err: Error) => this.opts.logger.warn({ component: 'redis', err: { message: err.message } }, 'recording a reply start in Redis failed'));
     this.run(params, reply, abort, () => stopRequested)
       .catch((err) => {
@@ -284,13 +319,18 @@ export class ReplyHub {
         return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
       })();
     if (params.persist) {
-      const em = this.opts.orm.em.fork();
-      await em.nativeUpdate(
-        Message,
-        { id: params.messageId },
-        { content, status, model: params.model.id, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, totalTokens: usage.totalTokens },
-      );
-      if (content) await em.nativeUpdate(Chat, { id: params.sessionId }, { preview: previewOf(content) });
+      // The done event goes out even if storing fails (the client still gets its reply).
+      try {
+        const em = this.opts.orm.em.fork();
+        await em.nativeUpdate(
+          Message,
+          { id: params.messageId },
+          { content, status, model: params.model.id, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, totalTokens: usage.totalTokens },
+        );
+        if (content) await em.nativeUpdate(Chat, { id: params.sessionId }, { preview: previewOf(content) });
+      } catch (err) {
+        this.opts.logger.error({ err, messageId: params.messageId }, 'storing a finished reply failed');
+      }
     }
     if (status !== MessageStatus.FAILED) await this.opts.charge?.({ userId: params.ownerId, messageId: params.messageId, model: params.model, usage });
     const message = messageView({

@@ -19,8 +19,12 @@ export interface ReplyRelay {
   meta(messageId: string): Promise<ReplyMeta | null>;
   /** Every recorded event of a reply, in seq order. */
   events(messageId: string): Promise<ReplyEventPayload[]>;
-  /** Replies of this user running on any instance, started after `sinceMs`. */
-  running(ownerId: string, sinceMs: number): Promise<number>;
+  /**
+   * Atomically takes one of the user's `max` reply slots for `messageId` (entries older than
+   * `sinceMs` belong to a dead instance and are dropped first); false when all are taken.
+   */
+  reserve(ownerId: string, messageId: string, max: number, sinceMs: number): Promise<boolean>;
+  release(ownerId: string, messageId: string): Promise<void>;
   idempotentReply(ownerId: string, key: string): Promise<string | null>;
   /** Claims a client key for a reply; returns the message id that already holds it, or null. */
   claimIdempotent(ownerId: string, key: string, messageId: string, ttlMs: number): Promise<string | null>;

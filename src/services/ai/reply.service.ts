@@ -75,12 +75,14 @@ export class ReplyService {
       const earlier = await this.em.findOne(Message, { userId: viewer.userId, clientMessageId: key });
       if (earlier) return this.resultFor(earlier, wait);
     }
-    await this.admit(viewer, user, model, content);
+    const replyId = newId();
+    await this.admit(viewer, user, model, content, replyId);
 
     let stored: { chat: Chat; reply: Message; turns: ChatTurn[] };
     try {
-      stored = await this.storeExchange(viewer, content, key, input.sessionId ?? null, model);
+      stored = await this.storeExchange(viewer, content, key, input.sessionId ?? null, model, replyId);
     } catch (err) {
+      await this.hub.release(viewer.userId, replyId);
       // The same clientMessageId racing on another request: answer with what that one made.
       if (key && err instanceof UniqueConstraintViolationException) {
         const earlier = await this.em.fork().findOne(Message, { userId: viewer.userId, clientMessageId: key });
@@ -138,18 +140,23 @@ export class ReplyService {
    * concurrent-reply cap, then the AI call limit. A retry of an earlier request (same
    * clientMessageId) is answered before this and costs nothing.
    */
-  private async admit(viewer: Viewer, user: User, model: CatalogModel, content: string): Promise<void> {
+  private async admit(viewer: Viewer, user: User, model: CatalogModel, content: string, replyId: string): Promise<void> {
     if (isPriced(model) && user.balance < minimumCharge(model, content)) {
       throw new ForbiddenError(`Your balance does not cover ${model.name}; top up or pick a free model`, { field: 'modelId', reason: 'INSUFFICIENT_BALANCE' });
     }
-    if ((await this.hub.runningFor(viewer.userId)) >= this.maxConcurrentStreams) {
+    if (!(await this.hub.reserve(viewer.userId, replyId, this.maxConcurrentStreams))) {
       throw new RateLimitedError(1, `At most ${this.maxConcurrentStreams} replies at once; wait for one to finish`);
     }
-    await this.rateLimits.consume('ai', limitKey({ userId: viewer.userId }));
+    try {
+      await this.rateLimits.consume('ai', limitKey({ userId: viewer.userId }));
+    } catch (err) {
+      await this.hub.release(viewer.userId, replyId);
+      throw err;
+    }
   }
 
   /** One transaction: the chat (new or the viewer's), the user message and the STREAMING reply. */
-  private async storeExchange(viewer: Viewer, content: string, key: string | null, sessionId: string | null, model: CatalogModel) {
+  private async storeExchange(viewer: Viewer, content: string, key: string | null, sessionId: string | null, model: CatalogModel, replyId: string) {
     return this.em.transactional(async (em) => {
       let chat: Chat;
       if (sessionId) {
@@ -167,7 +174,7 @@ export class ReplyService {
       const position = chat.messageCount;
       const now = new Date();
       em.create(Message, { chat, userId: viewer.userId, position, role: Role.USER, content, clientMessageId: key, createdAt: now });
-      const reply = em.create(Message, { chat, userId: viewer.userId, position: position + 1, role: Role.ASSISTANT, content: '', status: MessageStatus.STREAMING, model: model.id, createdAt: now });
+      const reply = em.create(Message, { id: replyId, chat, userId: viewer.userId, position: position + 1, role: Role.ASSISTANT, content: '', status: MessageStatus.STREAMING, model: model.id, createdAt: now });
       chat.messageCount = position + 2;
       chat.preview = previewOf(content);
       await em.flush();
@@ -186,10 +193,13 @@ export class ReplyService {
     if (sessionId && !(isId(sessionId) && (await this.em.count(Chat, { id: sessionId, user: viewer.userId })))) throw new NotFoundError('Chat');
     const earlier = key ? await this.hub.idempotentReply(viewer.userId, key) : null;
     if (earlier) return this.resultForRunning(earlier, model, undefined, wait);
-    await this.admit(viewer, user, model, content);
     const messageId = newId();
+    await this.admit(viewer, user, model, content, messageId);
     const raced = key ? await this.hub.claimIdempotent(viewer.userId, key, messageId) : null;
-    if (raced) return this.resultForRunning(raced, model, undefined, wait);
+    if (raced) {
+      await this.hub.release(viewer.userId, messageId);
+      return this.resultForRunning(raced, model, undefined, wait);
+    }
     const turns = fitToContext([...(history ?? []).map(toTurn), { role: 'user', content }], model.contextWindow);
     const live = this.hub.start({ messageId, sessionId: sessionId ?? newId(), ownerId: viewer.userId, model, turns, persist: false, createdAt: new Date() });
     return this.resultFromLive(live, model, undefined, wait);
