@@ -10,10 +10,8 @@
 const { readFileSync } = require('node:fs');
 const { performance } = require('node:perf_hooks');
 const { TextDecoder } = require('node:util');
-const { createClient } = require('graphql-ws');
 const OpenAI = require('openai');
-const WebSocket = require('ws');
-const { startServer, fmt } = require('../lib');
+const { startServer, fmt, pct, ms, withTimeout, timeoutSignal, wsClient, cpuSeconds } = require('../lib');
 
 const WARMUP = 5;
 const RUNS = Number(process.env.BENCH_AI_RUNS || 50);
@@ -26,38 +24,13 @@ const LOAD_TIMEOUT_MS = 90_000;
 const SEND = 'mutation($input: SendMessageInput!) { sendMessage(input: $input) { sessionId messageId reply { content status } } }';
 const FOLLOW = 'subscription($id: ID!) { replyStream(messageId: $id) { seq delta done error { code message } } }';
 
-const pct = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : NaN;
-};
-const ms = (n) => (Number.isFinite(n) ? fmt(n, 1) : 'n/a');
 const stamps = (text) => [...text.matchAll(/t(\d{13})/g)].map((m) => Number(m[1]));
-
-/** Rejects after `limit` ms (calling onTimeout to clean up) unless `promise` settles first. */
-function withTimeout(promise, limit, what, onTimeout) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => {
-        onTimeout?.();
-        reject(new Error(`${what}: no answer in ${limit} ms`));
-      }, limit);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 async function post(url, body, token) {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body), signal: timeoutSignal(ONE_REPLY_TIMEOUT_MS) });
   const json = await res.json();
   if (!res.ok || json.errors) throw new Error(`${res.status} ${JSON.stringify(json).slice(0, 300)}`);
   return json;
-}
-
-function timeoutSignal(limit) {
-  const c = new AbortController();
-  setTimeout(() => c.abort(new Error('timeout')), limit).unref();
-  return c.signal;
 }
 
 async function login(url, code) {
@@ -112,25 +85,6 @@ async function viaGraphql(url, token, ws, onDelta, onSubscribed) {
   await withTimeout(followed, ONE_REPLY_TIMEOUT_MS, 'replyStream', () => unsubscribe());
 }
 
-/** A graphql-ws client, connected (and authenticated) before it is used. */
-async function wsClient(url, token, clients) {
-  let connected;
-  const ready = new Promise((resolve, reject) => (connected = { resolve, reject }));
-  const client = createClient({
-    url: `${url.replace(/^http/, 'ws')}/graphql`,
-    webSocketImpl: WebSocket,
-    connectionParams: { authorization: `Bearer ${token}` },
-    lazy: false,
-    retryAttempts: 0,
-    on: { connected: () => connected.resolve(), closed: (e) => connected.reject(new Error(`ws closed ${e?.code ?? ''}`)) },
-    onNonLazyError: (e) => connected.reject(e instanceof Error ? e : new Error(String(e?.code ?? e))),
-  });
-  clients.push(client);
-  await withTimeout(ready, 10_000, 'graphql-ws connect');
-  return client;
-}
-
-/** WARMUP + RUNS replies one after another; TTFT (when onDelta fires) and total, in ms. */
 async function latency(label, fn) {
   const ttft = [];
   const total = [];
@@ -145,11 +99,6 @@ async function latency(label, fn) {
   return { label, ttft, total };
 }
 
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-}
 const procKb = (pid, key) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
 
 /**
@@ -222,7 +171,8 @@ module.exports = {
       // (1) Latency, one reply at a time.
       if (only !== 'load') {
         const token = await login(app.url, 'bench-latency');
-        const ws = await wsClient(app.url, token, clients);
+        const ws = await wsClient(app.url, token);
+        clients.push(ws);
         const sdk = new OpenAI({ baseURL: `${fake.url}/v1`, apiKey: 'sk-bench', maxRetries: 0, timeout: ONE_REPLY_TIMEOUT_MS });
         const viaSdk = async (onDelta) => {
           const stream = await sdk.chat.completions.create({ model: 'bench', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] });
@@ -254,7 +204,11 @@ module.exports = {
         const tokens = [];
         for (let u = 0; u < USERS; u++) tokens.push(await login(app.url, `bench-load-${u}`));
         const sockets = [];
-        for (const t of tokens) sockets.push({ token: t, ws: await wsClient(app.url, t, clients) });
+        for (const t of tokens) {
+          const ws = await wsClient(app.url, t);
+          clients.push(ws);
+          sockets.push({ token: t, ws });
+        }
 
         const baseLoad = await loadRun(Array.from({ length: STREAMS }, () => (onDelta) => direct(fake.url, onDelta)), [fake.pid]);
         await new Promise((r) => setTimeout(r, 500));

@@ -55,9 +55,7 @@ const { execFileSync } = require('node:child_process');
 const { randomBytes } = require('node:crypto');
 const { readFileSync } = require('node:fs');
 const { monitorEventLoopDelay, performance } = require('node:perf_hooks');
-const { createClient } = require('graphql-ws');
-const WebSocket = require('ws');
-const { startServer, fmt } = require('../lib');
+const { startServer, fmt, pct, ms, withTimeout, timeoutSignal, wsClient, disposeClient, cpuSeconds } = require('../lib');
 
 const QUICK = process.env.BENCH_SCALE_QUICK === '1';
 const num = (name, d) => {
@@ -115,30 +113,7 @@ function parseMix(spec) {
 // ---------------------------------------------------------------- small helpers
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const pct = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] : NaN;
-};
-const ms = (n) => (Number.isFinite(n) ? fmt(n, 1) : 'n/a');
 const errText = (err) => String(err?.message ?? err).replace(/\s+/g, ' ').slice(0, 160);
-
-/** Rejects after `limit` ms (calling onTimeout to clean up) unless `promise` settles first. */
-function withTimeout(promise, limit, what, onTimeout) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => {
-        try {
-          onTimeout?.();
-        } catch {
-          /* cleanup is best effort */
-        }
-        reject(new Error(`${what}: no answer in ${limit} ms`));
-      }, limit);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 /** A deterministic PRNG per VU (mulberry32), so runs pick the same operation sequence. */
 function rng(seed) {
@@ -158,13 +133,6 @@ function pickKind(random) {
   return KINDS[KINDS.length - 1];
 }
 
-/** An abort signal that fires after `limit` ms. */
-function timeoutSignal(limit) {
-  const c = new AbortController();
-  setTimeout(() => c.abort(new Error(`no answer in ${limit} ms`)), limit).unref();
-  return c.signal;
-}
-
 /** One GraphQL request over HTTP; throws on a non-2xx answer, GraphQL errors or a timeout. */
 async function gql(url, token, query, variables) {
   const res = await fetch(`${url}/graphql`, {
@@ -177,29 +145,6 @@ async function gql(url, token, query, variables) {
   if (!res.ok || body.errors) throw new Error(`HTTP ${res.status} ${JSON.stringify(body.errors ?? body).slice(0, 200)}`);
   return body.data;
 }
-
-/** A graphql-ws client, connected (and authenticated) before it is used. */
-async function wsClient(url, token) {
-  let connected;
-  const ready = new Promise((resolve, reject) => (connected = { resolve, reject }));
-  const client = createClient({
-    url: `${url.replace(/^http/, 'ws')}/graphql`,
-    webSocketImpl: WebSocket,
-    connectionParams: { authorization: `Bearer ${token}` },
-    lazy: false,
-    retryAttempts: 0,
-    on: { connected: () => connected.resolve(), closed: (e) => connected.reject(new Error(`ws closed ${e?.code ?? ''}`)) },
-    onNonLazyError: (e) => connected.reject(e instanceof Error ? e : new Error(String(e?.code ?? e))),
-  });
-  try {
-    await withTimeout(ready, 10_000, 'graphql-ws connect');
-  } catch (err) {
-    await disposeClient(client);
-    throw err;
-  }
-  return client;
-}
-const disposeClient = (c) => withTimeout(Promise.resolve(c.dispose()), 5_000, 'graphql-ws dispose').catch(() => {});
 
 /** Runs fn over items with at most `n` at once; rejects with the first error. */
 async function pool(items, n, fn) {
@@ -216,15 +161,6 @@ async function pool(items, n, fn) {
 
 // ---------------------------------------------------------------- CPU and memory from /proc
 
-/** CPU seconds (user + system) a process has used so far; NaN when it is gone or unreadable. */
-function cpuSeconds(pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return NaN;
-  }
-}
 function procMb(pid, key) {
   try {
     return Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
