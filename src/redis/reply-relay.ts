@@ -44,8 +44,13 @@ export class RedisReplyRelay implements ReplyRelay {
 
   append(meta: ReplyMeta, event: ReplyEventPayload): void {
     const stream = this.key('events', meta.messageId);
-    const batch = this.redis.multi().xadd(stream, '*', 'e', JSON.stringify(event));
-    if (event.seq === 1 || event.done) batch.pexpire(stream, this.retainMs);
+    const entry = JSON.stringify(event);
+    // Most events are one XADD; the first and the last also set expiries (one MULTI).
+    if (event.seq !== 1 && !event.done) {
+      this.redis.xadd(stream, '*', 'e', entry).catch(this.failed);
+      return;
+    }
+    const batch = this.redis.multi().xadd(stream, '*', 'e', entry).pexpire(stream, this.retainMs);
     if (event.done) batch.pexpire(this.key('meta', meta.messageId), this.retainMs).zrem(this.runningKey(meta.ownerId), meta.messageId);
     batch.exec().catch(this.failed);
   }
