@@ -77,8 +77,10 @@ describe('legacy WebSocket /v1/ws', () => {
   it('streams a reply: increasing seq, deltas that add up to the final content, which is what was stored', async () => {
     const { token } = await login(t);
     const c = await signedIn({ token });
+    ai.delayMs = 5; // chunks a few ms apart, so they stream as separate deltas
     c.send({ type: 'message', data: { content: '讲个笑话吧，好不好', role: 'user' } });
     const done = await doneFor(c);
+    ai.delayMs = 0;
     const deltas = c.ofType('message').filter((f) => !f.data.done);
     expect(deltas.length).toBeGreaterThan(1);
     const seqs = deltas.map((f) => f.data.seq);

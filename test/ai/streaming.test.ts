@@ -39,13 +39,27 @@ describe('following, resuming and stopping replies', () => {
 
   it('a subscriber resuming with afterSeq gets exactly the missing deltas', async () => {
     const { token } = await login(t);
+    ai.delayMs = 5; // chunks a few ms apart: one delta each
     ai.nextReplies.push('0123456789ABCDEFGHIJ');
     const out = (await send(t, token, { content: 'digits' })).body.data.sendMessage; // finished, still buffered
+    ai.delayMs = 0;
     const { results } = await collect<any>(t.ws({ authorization: `Bearer ${token}` }), REPLY_STREAM, { messageId: out.messageId, afterSeq: 3 });
     const events = results.map((r) => r.data.replyStream);
     expect(events.map((e) => e.seq)).toEqual([4, 5, 6, 7, 8]);
     expect(events.filter((e) => !e.done).map((e) => e.delta).join('')).toBe('9ABCDEFGHIJ');
     expect(events.at(-1).message.content).toBe('0123456789ABCDEFGHIJ');
+  });
+
+  it('sends chunks that arrive together as one delta', async () => {
+    const { token } = await login(t);
+    ai.nextReplies.push('0123456789ABCDEFGHIJ'); // seven chunks written back to back
+    const out = (await send(t, token, { content: 'all at once' })).body.data.sendMessage;
+    const { results } = await collect<any>(t.ws({ authorization: `Bearer ${token}` }), REPLY_STREAM, { messageId: out.messageId });
+    const events = results.map((r) => r.data.replyStream);
+    const deltas = events.filter((e) => !e.done);
+    expect(deltas.length).toBeLessThan(7);
+    expect(deltas.map((e) => e.delta).join('')).toBe('0123456789ABCDEFGHIJ');
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
   });
 
   it('a reply finished long ago yields exactly one done event from storage', async () => {
