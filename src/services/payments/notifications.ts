@@ -1,7 +1,7 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { FastifyBaseLogger } from 'fastify';
 import { PaymentOrder, type PaymentMethod } from '../../entities/payment-order.entity';
-import { type AlipayProvider, alipayTrade, type WechatPayProvider, wechatTrade } from './providers';
+import { alipayTrade, wechatTrade } from './providers';
 import type { Settlement } from './settlement';
 import { WechatPayNotificationError } from './wechat-pay.client';
 
@@ -23,7 +23,7 @@ export class PaymentNotifications {
   ) {}
 
   async wechat(headers: Record<string, string | string[] | undefined>, rawBody: Buffer): Promise<WechatNotifyReply> {
-    const provider = this.settlement.providers.WECHAT as WechatPayProvider | undefined;
+    const provider = this.settlement.providers.WECHAT;
     if (!provider) return fail(404, 'WeChat Pay is not configured');
     let notification;
     try {
@@ -53,7 +53,7 @@ export class PaymentNotifications {
 
   /** Alipay wants the text `success` when handled (also for duplicates and closed trades), else `fail`. */
   async alipay(form: Record<string, string>): Promise<'success' | 'fail'> {
-    const provider = this.settlement.providers.ALIPAY as AlipayProvider | undefined;
+    const provider = this.settlement.providers.ALIPAY;
     if (!provider) return 'fail';
     const notification = provider.client.verifyNotification(form);
     if (!notification) return this.refuse('alipay', form.out_trade_no, 'signature verification failed', () => 'fail' as const);

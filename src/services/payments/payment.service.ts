@@ -7,6 +7,7 @@ import { User } from '../../entities/user.entity';
 import { BadRequestError, NotFoundError } from '../../errors';
 import { checkPageSize, decodeCursor, encodeCursor } from '../chats/cursor';
 import { fenToYuanString, yuanNumberToFen } from './money';
+import type { PaymentProvider } from './providers';
 import { eventOf, type PaymentStatusEvent, type Settlement, statusTopic } from './settlement';
 
 /** Contract: 0.01 to 50,000 yuan. */
@@ -36,7 +37,7 @@ export class PaymentService {
    * without a code/URL, and repeating the request tries the provider again.
    */
   async create(viewer: Viewer, method: PaymentMethod, input: CreateOrderInput): Promise<PaymentOrder> {
-    const provider = this.settlement.providers[method];
+    const provider: PaymentProvider | undefined = this.settlement.providers[method];
     if (!provider) throw new BadRequestError(`${method === 'WECHAT' ? 'WeChat Pay' : 'Alipay'} is not configured on this server`, { field: 'paymentMethod', reason: 'PAYMENT_METHOD_NOT_CONFIGURED' });
     const amount = yuanNumberToFen(input.amount);
     if (amount === null || amount < MIN_AMOUNT || amount > MAX_AMOUNT) {

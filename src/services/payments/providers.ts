@@ -103,3 +103,9 @@ export class AlipayProvider implements PaymentProvider {
     return this.client.closeTrade(outTradeNo);
   }
 }
+
+/** The configured methods; an absent one answers PAYMENT_METHOD_NOT_CONFIGURED. */
+export interface PaymentProviders {
+  WECHAT?: WechatPayProvider;
+  ALIPAY?: AlipayProvider;
+}

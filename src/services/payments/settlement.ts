@@ -1,10 +1,10 @@
 import { type MikroORM, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { FastifyBaseLogger } from 'fastify';
-import { PaymentOrder, type PaymentMethod, type PaymentState } from '../../entities/payment-order.entity';
+import { PaymentOrder, type PaymentState } from '../../entities/payment-order.entity';
 import { AppError } from '../../errors';
 import type { Throttle } from '../limits/throttle';
 import { changeBalance } from './ledger';
-import type { PaymentProvider, ProviderTrade } from './providers';
+import type { PaymentProviders, ProviderTrade } from './providers';
 
 /** What `paymentStatus` and `paymentStatusChanged` carry; amounts in fen. */
 export interface PaymentStatusEvent {
@@ -49,7 +49,7 @@ export class Settlement {
   constructor(
     private readonly orm: MikroORM,
     private readonly logger: FastifyBaseLogger,
-    readonly providers: Partial<Record<PaymentMethod, PaymentProvider>>,
+    readonly providers: PaymentProviders,
     private readonly events: PaymentEvents,
     private readonly throttle: Throttle,
   ) {}
