@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // MySQL migrations: `up` applies pending ones; `create` writes a new one from the difference
 // between the entities and a database migrated to the latest, then adds it to
-// src/migrations/index.ts. Uses DATABASE_URL (a mysql:// URL) from the environment or .env.
+// src/db/migrations/index.ts. Uses DATABASE_URL (a mysql:// URL) from the environment or .env.
 require('reflect-metadata');
 const { readFileSync, readdirSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
@@ -14,11 +14,11 @@ async function main(command) {
   const orm = await openOrm(config.database, { migrate: true, log: (m) => console.log(m) });
   try {
     if (command === 'create') {
-      const result = await orm.migrator.createMigration(join(__dirname, '..', 'src', 'migrations'));
+      const result = await orm.migrator.createMigration(join(__dirname, '..', 'src', 'db', 'migrations'));
       if (!result.fileName) console.log('No changes: entities and database agree.');
       else {
-        dropMariadbNullDefaultNoise(join(__dirname, '..', 'src', 'migrations', result.fileName));
-        console.log(`Created src/migrations/${result.fileName}`);
+        dropMariadbNullDefaultNoise(join(__dirname, '..', 'src', 'db', 'migrations', result.fileName));
+        console.log(`Created src/db/migrations/${result.fileName}`);
       }
       writeIndex();
     } else if (command === 'up') {
@@ -40,7 +40,7 @@ function dropMariadbNullDefaultNoise(file) {
 }
 
 function writeIndex() {
-  const dir = join(__dirname, '..', 'src', 'migrations');
+  const dir = join(__dirname, '..', 'src', 'db', 'migrations');
   const names = readdirSync(dir).filter((f) => /^Migration\d+.*\.ts$/.test(f)).map((f) => f.replace(/\.ts$/, '')).sort();
   const imports = names.map((n) => `import { ${n} } from './${n}';`).join('\n');
   writeFileSync(

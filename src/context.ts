@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { AppDeps } from './deps';
-import type { AppError } from './errors';
-import { createLoaders, type Loaders } from './loaders';
+import type { AppError } from './core/errors';
+import { createLoaders, type Loaders } from './chats/message.loaders';
 import { createServices, type Services } from './services';
 
 /** Who is making the request, once a credential has been checked. */

@@ -2,14 +2,14 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from './config';
 import type { Orm } from './db/orm';
-import type { ModelCatalog } from './services/ai/model-catalog';
-import type { ReplyHub } from './services/ai/reply-hub';
-import type { Payments } from './services/payments';
-import type { RateLimits } from './services/limits/rate-limits';
-import type { SpeechService } from './services/speech/speech.service';
-import type { Authenticator } from './services/auth/authenticator';
-import type { TokenService } from './services/auth/token.service';
-import type { WechatLogin } from './services/auth/wechat-login.client';
+import type { ModelCatalog } from './models/model-catalog';
+import type { ReplyHub } from './replies/reply-hub';
+import type { Payments } from './payments';
+import type { RateLimits } from './limits/rate-limits';
+import type { SpeechService } from './speech/speech.service';
+import type { Authenticator } from './accounts/authenticator';
+import type { TokenService } from './accounts/token.service';
+import type { WechatLogin } from './accounts/wechat-login.client';
 
 /** The long-lived parts of the app, made once at start and shared by every request. */
 export interface AppDeps {

@@ -2,7 +2,7 @@
 // parsed and validated document cached (as Apollo's document store does). Nothing else.
 const http = require('node:http');
 const { GraphQLBoolean, GraphQLID, GraphQLInt, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString, execute, parse, validate } = require('graphql');
-const { ECHO_MODEL } = require('../../dist/services/ai/model-catalog');
+const { ECHO_MODEL } = require('../../dist/models/model-catalog');
 
 const nn = (t) => new GraphQLNonNull(t);
 const AiModel = new GraphQLObjectType({

@@ -5,8 +5,8 @@ import { BetterSqliteDriver } from '@mikro-orm/better-sqlite';
 import { MySqlDriver } from '@mikro-orm/mysql';
 import { Migrator } from '@mikro-orm/migrations';
 import type { DatabaseConfig } from '../config';
-import { ENTITIES } from '../entities';
-import { MIGRATIONS } from '../migrations';
+import { ENTITIES } from './entities';
+import { MIGRATIONS } from './migrations';
 
 export type Orm = MikroORM;
 

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { FastifyBaseLogger } from 'fastify';
-import { UpstreamError } from '../errors';
+import { UpstreamError } from '../core/errors';
 
 /**
  * What a request that needs Redis gets while it is unreachable: a clear, retryable error

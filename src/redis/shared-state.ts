@@ -3,8 +3,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import { connectRedis, isRedisReachable } from './connection';
 import { redisEventTarget } from './event-target';
-import { RedisReplyRelay } from './reply-relay';
-import { RedisRevocations } from './revocations';
+import { RedisReplyRelay } from '../replies/state/redis-reply-state';
+import { RedisRevocations } from '../accounts/redis-revocations';
 
 /** Everything instances share through Redis (REDIS_URL), built once at start. */
 export interface SharedState {

@@ -1,4 +1,4 @@
-import type { ErrorDetails } from '../errors';
+import type { ErrorDetails } from '../core/errors';
 
 /** The `/v1` response envelope of seed 004, with seed 000's `error` object on failures. */
 export interface Envelope {

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import busboy from 'busboy';
 import { WriteStream } from 'fs-capacitor';
 import Upload from 'graphql-upload/Upload.mjs';
-import { BadRequestError } from '../errors';
+import { BadRequestError } from '../core/errors';
 
 export interface SingleUpload {
   /** The file, as graphql-upload would hand it to the resolver. */

@@ -2,7 +2,7 @@ import type { ApolloServer } from '@apollo/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GraphQLFormattedError } from 'graphql';
 import type { AppContext } from '../context';
-import { statusOf } from '../errors';
+import { statusOf } from '../core/errors';
 import { failure, success } from './envelope';
 import { readSingleUpload } from './multipart';
 import type { RestRequest, RestRoute } from './route';

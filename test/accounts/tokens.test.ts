@@ -1,5 +1,5 @@
 import { SignJWT } from 'jose';
-import { TokenService } from '../../src/services/auth/token.service';
+import { TokenService } from '../../src/accounts/token.service';
 import { login } from '../helpers/accounts';
 import { openGraphqlWs } from '../helpers/raw-ws';
 import { collect, startTestApp, type TestApp } from '../helpers/test-app';

@@ -1,6 +1,6 @@
 import { createSign, createVerify, generateKeyPair, randomBytes, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
-import type { AlipayConfig, AlipayTradeStatus } from '../../src/services/payments/alipay.client';
+import type { AlipayConfig, AlipayTradeStatus } from '../../src/payments/alipay.client';
 import { listenFake } from './http-fake';
 
 export const FAKE_ALIPAY_APP_ID = '2021000000000001';

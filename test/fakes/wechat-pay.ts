@@ -1,7 +1,7 @@
 import { createCipheriv, generateKeyPair, randomBytes, randomInt, sign, verify, type KeyObject } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { promisify } from 'node:util';
-import type { WechatPayConfig, WechatTradeState, WechatTransaction } from '../../src/services/payments/wechat-pay.client';
+import type { WechatPayConfig, WechatTradeState, WechatTransaction } from '../../src/payments/wechat-pay.client';
 import { listenFake } from './http-fake';
 
 const generateRsa = promisify(generateKeyPair);

@@ -1,6 +1,6 @@
 import { captureLogs } from '../helpers/log-capture';
 import { startTestApp, type TestApp } from '../helpers/test-app';
-import { ECHO_MODEL, ModelCatalog } from '../../src/services/ai/model-catalog';
+import { ECHO_MODEL, ModelCatalog } from '../../src/models/model-catalog';
 import { parseConfig } from '../../src/config';
 
 describe('one real query through GraphQL and REST', () => {

@@ -2,8 +2,8 @@ import WebSocket from 'ws';
 import type { AppConfig } from '../../src/config';
 import { openOrm } from '../../src/db/orm';
 import { login } from '../helpers/accounts';
-import { SEND, startAppWithFakeAi } from '../helpers/ai';
-import { ECHO_MODEL, ModelCatalog } from '../../src/services/ai/model-catalog';
+import { SEND, startAppWithFakeAi } from '../helpers/replies';
+import { ECHO_MODEL, ModelCatalog } from '../../src/models/model-catalog';
 import { startTestApp } from '../helpers/test-app';
 
 describe('health', () => {

@@ -3,7 +3,7 @@ import { login } from '../helpers/accounts';
 import { saveChat } from '../helpers/chats';
 import { openGraphqlWs } from '../helpers/raw-ws';
 import { collect, startTestApp, type TestApp } from '../helpers/test-app';
-import { MAX_OPERATIONS_PER_SOCKET } from '../../src/ws/graphql-ws';
+import { MAX_OPERATIONS_PER_SOCKET } from '../../src/sockets/graphql-ws';
 
 /** `{ __schema { types { fields { type { ofType { ofType ... } } } } } }` nested `levels` deep. */
 function deepQuery(levels: number): string {

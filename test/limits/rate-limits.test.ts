@@ -1,5 +1,5 @@
 import { login, rows } from '../helpers/accounts';
-import { SEND, startAppWithFakeAi } from '../helpers/ai';
+import { SEND, startAppWithFakeAi } from '../helpers/replies';
 import { gqlUpload, restUpload, wavFile } from '../helpers/audio';
 import { connectLegacy } from '../helpers/legacy-ws';
 import { openGraphqlWs } from '../helpers/raw-ws';

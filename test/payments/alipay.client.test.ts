@@ -1,6 +1,6 @@
 import { createVerify, generateKeyPairSync } from 'node:crypto';
-import { UpstreamError } from '../../src/errors';
-import { AlipayClient } from '../../src/services/payments/alipay.client';
+import { UpstreamError } from '../../src/core/errors';
+import { AlipayClient } from '../../src/payments/alipay.client';
 import { FAKE_ALIPAY_APP_ID, FAKE_ALIPAY_NOTIFY_URL, FAKE_ALIPAY_RETURN_URL, startFakeAlipay } from '../fakes/alipay';
 import { listenFake } from '../fakes/http-fake';
 

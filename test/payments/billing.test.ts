@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { login, rows } from '../helpers/accounts';
-import { SEND } from '../helpers/ai';
+import { SEND } from '../helpers/replies';
 import { balanceOf, ledgerOf, outTradeNoOf, CREATE_WECHAT, postWechatNotification } from '../helpers/payments';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';

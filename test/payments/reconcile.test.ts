@@ -1,4 +1,4 @@
-import { PaymentOrder } from '../../src/entities/payment-order.entity';
+import { PaymentOrder } from '../../src/db/entities/payment-order.entity';
 import { login } from '../helpers/accounts';
 import { balanceOf, ledgerOf, PAYMENT_STATUS, pendingOrder as createPendingOrder, postWechatNotification, startAppWithPayments, STATUS_CHANGED } from '../helpers/payments';
 import { collect } from '../helpers/test-app';

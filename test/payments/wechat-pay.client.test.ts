@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { UpstreamError } from '../../src/errors';
-import { WechatPayClient, WechatPayNotificationError, type WechatPayConfig } from '../../src/services/payments/wechat-pay.client';
+import { UpstreamError } from '../../src/core/errors';
+import { WechatPayClient, WechatPayNotificationError, type WechatPayConfig } from '../../src/payments/wechat-pay.client';
 import { startFakeWechatPay, type FakeWechatPay, type NotificationTamper } from '../fakes/wechat-pay';
 
 let seq = 0;

@@ -1,5 +1,5 @@
 import { login } from '../helpers/accounts';
-import { SEND } from '../helpers/ai';
+import { SEND } from '../helpers/replies';
 import { saveChat } from '../helpers/chats';
 import { startPrivateRedis } from '../helpers/redis-server';
 import { startTestApp, type TestApp } from '../helpers/test-app';

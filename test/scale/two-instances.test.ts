@@ -1,5 +1,5 @@
 import { login, rows } from '../helpers/accounts';
-import { REPLY_STREAM, SEND } from '../helpers/ai';
+import { REPLY_STREAM, SEND } from '../helpers/replies';
 import { freshDatabaseUrl } from '../helpers/database';
 import { balanceOf, CREATE_WECHAT, outTradeNoOf, postWechatNotification, STATUS_CHANGED } from '../helpers/payments';
 import { openGraphqlWs } from '../helpers/raw-ws';

@@ -1,4 +1,4 @@
-import { detectAudioFormat, wavDurationSeconds } from '../../src/services/speech/audio-format';
+import { detectAudioFormat, wavDurationSeconds } from '../../src/speech/audio-format';
 import { bareMp3File, m4aFile, mp3File, pngFile, wavFile } from '../helpers/audio';
 
 describe('audio format from bytes', () => {

@@ -1,0 +1,86 @@
+import { type EntityManager, UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { Viewer } from '../context';
+import { RevokedToken } from '../db/entities/revoked-token.entity';
+import { User } from '../db/entities/user.entity';
+import { BadRequestError } from '../core/errors';
+import { credentialKey, type LiveSessions } from './live-sessions';
+import type { RevocationCache } from './revocations';
+import type { TokenService } from './token.service';
+import type { WechatIdentity, WechatLogin } from './wechat-login.client';
+
+export const DEFAULT_NICKNAME = '微信用户';
+
+export interface LoginInput {
+  code: string;
+  userInfo?: { nickName?: string; avatarUrl?: string };
+}
+
+/** Login and logout. */
+export class AuthService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly wechat: WechatLogin,
+    private readonly tokens: TokenService,
+    private readonly sessions: LiveSessions,
+    private readonly revocations?: RevocationCache,
+  ) {}
+
+  /**
+   * Exchanges a mini-program code for our token, creating the user on first login.
+   * Errors: BAD_REQUEST (bad or used code), RATE_LIMITED, FORBIDDEN, UPSTREAM_ERROR.
+   */
+  async login(input: LoginInput): Promise<{ token: string; expiresAt: Date; userInfo: User }> {
+    const identity = await this.wechat.exchange(input.code);
+    const user = await this.findOrCreateUser(identity, input.userInfo ?? {});
+    const issued = await this.tokens.issue(user.id);
+    return { token: issued.token, expiresAt: issued.expiresAt, userInfo: user };
+  }
+
+  /**
+   * Revokes the token of this request (only that one) and closes sockets that used it.
+   * BAD_REQUEST when the request was made with an API key (revoke those with revokeApiKey).
+   */
+  async logout(viewer: Viewer): Promise<true> {
+    const { credential } = viewer;
+    if (credential.kind !== 'jwt') {
+      throw new BadRequestError('logout ends a login token; revoke API keys with revokeApiKey', { reason: 'NOT_A_LOGIN_TOKEN' });
+    }
+    try {
+      await this.em.insert(RevokedToken, { jti: credential.jti, userId: viewer.userId, expiresAt: credential.expiresAt });
+    } catch (err) {
+      // Two logouts racing with the same token: the token is revoked either way.
+      if (!(err instanceof UniqueConstraintViolationException)) throw err;
+    }
+    await this.revocations?.add(credential.jti, credential.expiresAt);
+    this.sessions.revoke(credentialKey(credential), 'Token revoked');
+    return true;
+  }
+
+  private async findOrCreateUser(identity: WechatIdentity, profile: { nickName?: string; avatarUrl?: string }): Promise<User> {
+    const byOpenid = { appId: identity.appId, openid: identity.openid };
+    const where = identity.unionid ? { $or: [{ unionid: identity.unionid }, byOpenid] } : byOpenid;
+    let user = await this.em.findOne(User, where);
+    if (!user) {
+      user = this.em.create(User, {
+        ...byOpenid,
+        unionid: identity.unionid ?? null,
+        nickName: profile.nickName ?? DEFAULT_NICKNAME,
+        avatar: profile.avatarUrl ?? null,
+      });
+      try {
+        await this.em.flush();
+        return user;
+      } catch (err) {
+        // The same person's first login racing on another request: use the row it made.
+        if (!(err instanceof UniqueConstraintViolationException)) throw err;
+        this.em.clear();
+        user = await this.em.findOneOrFail(User, where);
+      }
+    }
+    if (identity.unionid && !user.unionid) user.unionid = identity.unionid;
+    if (profile.nickName) user.nickName = profile.nickName;
+    if (profile.avatarUrl) user.avatar = profile.avatarUrl;
+    await this.em.flush();
+    return user;
+  }
+}

@@ -1,0 +1,83 @@
+import type { MikroORM } from '@mikro-orm/core';
+import type { Viewer } from '../context';
+import { ApiKey } from '../db/entities/api-key.entity';
+import { RevokedToken } from '../db/entities/revoked-token.entity';
+import { AppError, UnauthenticatedError } from '../core/errors';
+import { API_KEY_PREFIX, hashApiKeySecret } from './api-key-secret';
+import { LiveSessions } from './live-sessions';
+import type { RevocationCache } from './revocations';
+import type { TokenService } from './token.service';
+
+export interface Credentials {
+  authorization?: string;
+  apiKey?: string;
+}
+
+export interface Identification {
+  viewer: Viewer | null;
+  /** A credential was presented and refused; reported when an operation needs a viewer. */
+  authError?: AppError;
+}
+
+/** How often an API key's lastUsedAt is written, at most. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+/**
+ * Turns the credentials of any transport (HTTP headers, graphql-ws `connection_init`, the
+ * legacy socket) into a viewer: a JWT that is well signed, unexpired and not revoked, or a
+ * live API key.
+ */
+export class Authenticator {
+  readonly sessions = new LiveSessions();
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly tokens: TokenService,
+    /** Redis in front of the revoked_tokens table when instances share state. */
+    readonly revocations?: RevocationCache,
+  ) {}
+
+  async identify(credentials: Credentials): Promise<Identification> {
+    try {
+      if (credentials.authorization !== undefined) return { viewer: await this.fromBearer(credentials.authorization) };
+      if (credentials.apiKey !== undefined) return { viewer: await this.fromApiKey(credentials.apiKey) };
+      return { viewer: null };
+    } catch (err) {
+      if (err instanceof AppError) return { viewer: null, authError: err };
+      throw err;
+    }
+  }
+
+  /** Throws UNAUTHENTICATED unless the viewer's credential is still valid (for long-lived sockets). */
+  async recheck(viewer: Viewer): Promise<void> {
+    const em = this.orm.em.fork();
+    if (viewer.credential.kind === 'jwt') {
+      if (viewer.credential.expiresAt.getTime() <= Date.now()) throw new UnauthenticatedError('Token expired');
+      const cached = await this.revocations?.isRevoked(viewer.credential.jti);
+      if (cached ?? (await em.count(RevokedToken, { jti: viewer.credential.jti })) > 0) throw new UnauthenticatedError('Token revoked');
+    } else if (!(await em.count(ApiKey, { id: viewer.credential.keyId, revokedAt: null }))) {
+      throw new UnauthenticatedError('API key revoked');
+    }
+  }
+
+  private async fromBearer(header: string): Promise<Viewer> {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) throw new UnauthenticatedError('Authorization must be "Bearer <token>"');
+    const claims = await this.tokens.verify(match[1]);
+    const viewer: Viewer = { userId: claims.userId, credential: { kind: 'jwt', jti: claims.jti, expiresAt: claims.expiresAt } };
+    await this.recheck(viewer);
+    return viewer;
+  }
+
+  private async fromApiKey(secret: string): Promise<Viewer> {
+    if (!secret.startsWith(API_KEY_PREFIX) || secret.length > 100) throw new UnauthenticatedError('Invalid API key');
+    const em = this.orm.em.fork();
+    const key = await em.findOne(ApiKey, { secretHash: hashApiKeySecret(secret), revokedAt: null });
+    if (!key) throw new UnauthenticatedError('Invalid API key');
+    const now = new Date();
+    if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+      await em.nativeUpdate(ApiKey, { id: key.id }, { lastUsedAt: now });
+    }
+    return { userId: key.user.id, credential: { kind: 'apiKey', keyId: key.id } };
+  }
+}

@@ -1,0 +1,106 @@
+import type { EntityManager } from '@mikro-orm/core';
+import DataLoader from 'dataloader';
+import { ChatTag } from '../db/entities/chat-tag.entity';
+import { Message } from '../db/entities/message.entity';
+import { BadRequestError } from '../core/errors';
+
+export interface MessagesKey {
+  chatId: string;
+  last: number;
+  /** A message id: only messages before it. */
+  before?: string | null;
+}
+
+export const MAX_MESSAGES_PER_PAGE = 500;
+
+/** SQLite returns epoch ms, MySQL a Date (or, for some drivers, a UTC 'YYYY-MM-DD hh:mm:ss' string). */
+function toDate(value: unknown): Date {
+  if (value instanceof Date) return value;
+  if (typeof value === 'string' && !/[zZ+]/.test(value.slice(19))) return new Date(`${value.replace(' ', 'T')}Z`);
+  return new Date(value as number | string);
+}
+
+/**
+ * A message row as a plain object with the entity's shape. Listing is read-only, and
+ * hydrating managed entities (identity map, change-tracking snapshots) was the largest
+ * single cost of a chat list (measured: ~15 % of CPU for 20 chats x 5 messages).
+ */
+function readOnlyMessage(row: Record<string, unknown>): Message {
+  return {
+    id: row.id as string,
+    chat: { id: row.chat_id as string },
+    userId: row.user_id as string,
+    position: Number(row.position),
+    role: row.role as Message['role'],
+    content: row.content as string,
+    status: row.status as Message['status'],
+    model: (row.model as string | null) ?? null,
+    promptTokens: row.prompt_tokens == null ? null : Number(row.prompt_tokens),
+    completionTokens: row.completion_tokens == null ? null : Number(row.completion_tokens),
+    totalTokens: row.total_tokens == null ? null : Number(row.total_tokens),
+    clientMessageId: (row.client_message_id as string | null) ?? null,
+    createdAt: toDate(row.created_at),
+  } as Message;
+}
+
+/**
+ * Per-request batching: a list of N chats costs the same few statements as one chat.
+ * Ownership is checked before a chat reaches these (they take chat ids of visible chats).
+ */
+export function createLoaders(em: EntityManager) {
+  const conn = () => em.getConnection();
+
+  const chatTags = new DataLoader<string, string[]>(async (chatIds) => {
+    const tags = await em.find(ChatTag, { chat: { $in: [...chatIds] } }, { orderBy: { position: 'asc' } });
+    const byChat = new Map<string, string[]>();
+    for (const t of tags) byChat.set(t.chat.id, [...(byChat.get(t.chat.id) ?? []), t.tag]);
+    return chatIds.map((id) => byChat.get(id) ?? []);
+  });
+
+  /** The last `last` messages of each chat (before `before`), oldest first: one window query per batch. */
+  const chatMessages = new DataLoader<MessagesKey, Message[], string>(
+    async (keys) => {
+      const groups = new Map<string, MessagesKey[]>();
+      for (const k of keys) {
+        const g = `${k.last}|${k.before ?? ''}`;
+        groups.set(g, [...(groups.get(g) ?? []), k]);
+      }
+      const found = new Map<string, Message[]>();
+      for (const group of groups.values()) {
+        const { last, before } = group[0];
+        const ids = [...new Set(group.map((k) => k.chatId))];
+        const beforeClause = before ? 'and m.position < (select b.position from messages b where b.id = ? and b.chat_id = m.chat_id)' : '';
+        const rows: Array<Record<string, unknown>> = await conn().execute(
+          `select * from (
+             select m.id, m.chat_id, m.user_id, m.position, m.role, m.content, m.status, m.model, m.prompt_tokens,
+               m.completion_tokens, m.total_tokens, m.client_message_id, m.created_at, row_number() over (partition by m.chat_id order by m.position desc) as window_rank
+             from messages m where m.chat_id in (${ids.map(() => '?').join(', ')}) ${beforeClause}
+           ) ranked where window_rank <= ? order by chat_id, position`,
+          [...ids, ...(before ? [before] : []), last],
+        );
+        for (const row of rows) {
+          const message = readOnlyMessage(row);
+          const key = `${message.chat.id}|${last}|${before ?? ''}`;
+          found.set(key, [...(found.get(key) ?? []), message]);
+        }
+      }
+      return keys.map((k) => found.get(`${k.chatId}|${k.last}|${k.before ?? ''}`) ?? []);
+    },
+    { cacheKeyFn: (k) => `${k.chatId}|${k.last}|${k.before ?? ''}` },
+  );
+
+  return {
+    chatTags,
+    chatMessages: {
+      load(key: MessagesKey): Promise<Message[]> {
+        if (!Number.isInteger(key.last) || key.last < 1 || key.last > MAX_MESSAGES_PER_PAGE) {
+          throw new BadRequestError(`last must be between 1 and ${MAX_MESSAGES_PER_PAGE}`, { field: 'last', reason: 'OUT_OF_RANGE' });
+        }
+        return chatMessages.load(key);
+      },
+      clear: () => chatMessages.clearAll(),
+    },
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;

@@ -1,0 +1,69 @@
+import { Entity, Index, ManyToOne, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { newId } from '../../core/ids';
+import { User } from './user.entity';
+
+export type PaymentMethod = 'WECHAT' | 'ALIPAY';
+export type PaymentState = 'PENDING' | 'SUCCESS' | 'FAILED';
+
+/**
+ * A top-up order. `clientOrderId` is the app's own id (unique per user, so a retried create
+ * returns the same order); `outTradeNo` is what the provider sees, random and unguessable.
+ * Amounts are fen. An order is settled (SUCCESS, balance credited) exactly once.
+ */
+@Entity({ tableName: 'payment_orders' })
+@Unique({ properties: ['user', 'clientOrderId'] })
+@Index({ properties: ['status', 'expiresAt'] })
+@Index({ properties: ['user', 'createdAt'] })
+export class PaymentOrder {
+  [OptionalProps]?: 'status' | 'createdAt' | 'updatedAt';
+
+  @PrimaryKey({ type: 'string', length: 26 })
+  id: string = newId();
+
+  @ManyToOne(() => User)
+  user!: User;
+
+  @Property({ type: 'string', length: 64 })
+  clientOrderId!: string;
+
+  @Property({ type: 'string', length: 8 })
+  method!: PaymentMethod;
+
+  /** What the user pays, in fen. */
+  @Property({ type: 'integer' })
+  amount!: number;
+
+  @Unique()
+  @Property({ type: 'string', length: 32 })
+  outTradeNo!: string;
+
+  @Property({ type: 'string', length: 8 })
+  status: PaymentState = 'PENDING';
+
+  /** WeChat Pay Native QR content (`weixin://wxpay/bizpayurl?pr=...`). */
+  @Property({ type: 'string', length: 256, nullable: true })
+  codeUrl?: string | null;
+
+  /** Alipay page-pay URL (signed, a few hundred characters). */
+  @Property({ type: 'text', nullable: true })
+  payUrl?: string | null;
+
+  /** The provider's transaction id once paid. */
+  @Property({ type: 'string', length: 64, nullable: true })
+  providerTradeNo?: string | null;
+
+  @Property({ type: 'integer', nullable: true })
+  paidAmount?: number | null;
+
+  @Property({ type: 'datetime', length: 3, nullable: true })
+  paidAt?: Date | null;
+
+  @Property({ type: 'datetime', length: 3 })
+  expiresAt!: Date;
+
+  @Property({ type: 'datetime', length: 3 })
+  createdAt: Date = new Date();
+
+  @Property({ type: 'datetime', length: 3 })
+  updatedAt: Date = new Date();
+}

@@ -1,0 +1,70 @@
+import { OptionalProps, Embeddable, Embedded, Entity, Index, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { newId } from '../../core/ids';
+
+@Embeddable()
+@ObjectType({ description: 'Preferences the apps sync across devices.' })
+export class UserSettings {
+  @Field()
+  @Property({ type: 'boolean', default: false })
+  isDarkMode: boolean = false;
+
+  @Field({ description: 'Read replies aloud.' })
+  @Property({ type: 'boolean', default: false })
+  autoRead: boolean = false;
+
+  @Field({ description: 'Store chats on the server; when false nothing of an exchange is stored.' })
+  @Property({ type: 'boolean', default: true })
+  saveHistory: boolean = true;
+}
+
+/**
+ * A person, keyed by WeChat `unionid` when WeChat gives one, else by (appId, openid).
+ * `session_key` is never stored.
+ */
+@Entity({ tableName: 'users' })
+@Unique({ properties: ['appId', 'openid'] })
+@ObjectType()
+export class User {
+  [OptionalProps]?: 'settings' | 'balance' | 'createdAt' | 'updatedAt';
+
+  @Field(() => ID)
+  @PrimaryKey({ type: 'string', length: 26 })
+  id: string = newId();
+
+  /** The mini-program the openid belongs to ('local' for development logins). */
+  @Property({ type: 'string', length: 64 })
+  appId!: string;
+
+  @Field()
+  @Property({ type: 'string', length: 128 })
+  openid!: string;
+
+  @Unique()
+  @Property({ type: 'string', length: 128, nullable: true })
+  unionid?: string | null;
+
+  @Field()
+  @Property({ type: 'string', length: 64 })
+  nickName!: string;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'string', length: 512, nullable: true })
+  avatar?: string | null;
+
+  @Field(() => UserSettings)
+  @Embedded(() => UserSettings, { prefix: 'settings_' })
+  settings: UserSettings = new UserSettings();
+
+  @Field(() => Int, { description: 'Balance in fen (CNY cents).' })
+  @Property({ type: 'integer', default: 0 })
+  balance: number = 0;
+
+  @Field()
+  @Index()
+  @Property({ type: 'datetime', length: 3 })
+  createdAt: Date = new Date();
+
+  @Property({ type: 'datetime', length: 3, onUpdate: () => new Date() })
+  updatedAt: Date = new Date();
+}

@@ -1,0 +1,30 @@
+import 'reflect-metadata';
+import type { GraphQLSchema } from 'graphql';
+import { DateTimeResolver } from 'graphql-scalars';
+import { buildSchema } from 'type-graphql';
+import { createPubSub } from '@graphql-yoga/subscription';
+import { ApiKeyResolver } from '../accounts/api-key.resolver';
+import { AuthResolver } from '../accounts/auth.resolver';
+import { ChatConnectionResolver } from '../chats/chat-connection.resolver';
+import { ChatResolver } from '../chats/chat.resolver';
+import { MessageResolver } from '../chats/message.resolver';
+import { PaymentResolver } from '../payments/payment.resolver';
+import { ReplyResolver } from '../replies/reply.resolver';
+import { SpeechResolver } from '../speech/speech.resolver';
+import { ModelResolver } from '../models/model.resolver';
+import { UserResolver } from '../accounts/user.resolver';
+import { authChecker } from './auth-checker';
+
+export const RESOLVERS = [UserResolver, ModelResolver, ChatResolver, ChatConnectionResolver, MessageResolver, ReplyResolver, SpeechResolver, AuthResolver, ApiKeyResolver, PaymentResolver] as const;
+
+export function buildAppSchema(): Promise<GraphQLSchema> {
+  return buildSchema({
+    resolvers: [...RESOLVERS],
+    authChecker,
+    validate: { forbidUnknownValues: false },
+    scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
+    // Required by type-graphql for any subscription; ours use their own `subscribe` functions
+    // over the reply hub, so this instance carries nothing.
+    pubSub: createPubSub(),
+  });
+}

@@ -1,0 +1,43 @@
+import type { ModelConfig } from '../config';
+
+/** One model a user can pick (contract `AiModel`, plus what the server needs to call it). */
+export type CatalogModel = Omit<ModelConfig, 'baseURL'> & {
+  /** Absent for the built-in echo model, which needs no network. */
+  baseURL?: string;
+};
+
+export const ECHO_MODEL: CatalogModel = {
+  id: 'echo',
+  name: 'Echo (built-in)',
+  type: 'chat',
+  provider: 'builtin',
+  contextWindow: null,
+  isDefault: true,
+  upstreamModel: 'echo',
+  prices: { prompt: 0, completion: 0 },
+};
+
+/** The models users can choose from; read-only after start. */
+export class ModelCatalog {
+  private readonly byId: Map<string, CatalogModel>;
+
+  /** With no configured models the catalog holds the built-in echo model. */
+  constructor(models: readonly CatalogModel[]) {
+    this.models = models.length ? models : [ECHO_MODEL];
+    this.byId = new Map(this.models.map((m) => [m.id, m]));
+  }
+
+  readonly models: readonly CatalogModel[];
+
+  list(): readonly CatalogModel[] {
+    return this.models;
+  }
+
+  find(id: string): CatalogModel | undefined {
+    return this.byId.get(id);
+  }
+
+  get default(): CatalogModel {
+    return this.models.find((m) => m.isDefault) ?? this.models[0];
+  }
+}

@@ -1,0 +1,36 @@
+import type { MikroORM } from '@mikro-orm/core';
+import { createPubSub } from '@graphql-yoga/subscription';
+import type { FastifyBaseLogger } from 'fastify';
+import type { AppConfig } from '../config';
+import type { Throttle } from '../limits/throttle';
+import { AlipayClient } from './alipay.client';
+import { PaymentNotifications } from './notifications';
+import type { PaymentPubSub } from './payment.service';
+import { AlipayProvider, type PaymentProviders, WechatPayProvider } from './providers';
+import { Settlement } from './settlement';
+import { WechatPayClient } from './wechat-pay.client';
+
+/** The long-lived payment parts, shared by every request. */
+export interface Payments {
+  settlement: Settlement;
+  notifications: PaymentNotifications;
+  pubsub: PaymentPubSub;
+}
+
+/** Providers for the methods whose credentials are set; the others answer PAYMENT_METHOD_NOT_CONFIGURED. */
+export function paymentProviders(config: AppConfig, timeoutMs: number): PaymentProviders {
+  const providers: PaymentProviders = {};
+  if (config.wechatPay) {
+    providers.WECHAT = new WechatPayProvider(new WechatPayClient(config.wechatPay, { timeoutMs }), { mchId: config.wechatPay.mchId, appId: config.wechatPay.appId });
+  }
+  if (config.alipay) {
+    providers.ALIPAY = new AlipayProvider(new AlipayClient(config.alipay, { timeoutMs }), config.alipay.appId);
+  }
+  return providers;
+}
+
+export function createPayments(opts: { orm: MikroORM; logger: FastifyBaseLogger; providers: PaymentProviders; throttle: Throttle; pubsub?: PaymentPubSub }): Payments {
+  const pubsub: PaymentPubSub = opts.pubsub ?? createPubSub();
+  const settlement = new Settlement(opts.orm, opts.logger, opts.providers, { publish: (topic, event) => pubsub.publish('payment', topic, event) }, opts.throttle);
+  return { settlement, notifications: new PaymentNotifications(opts.orm, opts.logger, settlement), pubsub };
+}

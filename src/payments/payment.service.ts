@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto';
+import { type EntityManager, UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { PubSub } from '@graphql-yoga/subscription';
+import type { Viewer } from '../context';
+import { PaymentOrder, type PaymentMethod } from '../db/entities/payment-order.entity';
+import { User } from '../db/entities/user.entity';
+import { BadRequestError, NotFoundError } from '../core/errors';
+import { checkPageSize, decodeCursor, encodeCursor } from '../core/cursor';
+import { fenToYuanString, yuanNumberToFen } from './money';
+import type { PaymentProvider } from './providers';
+import { eventOf, type PaymentStatusEvent, type Settlement, statusTopic } from './settlement';
+
+/** Contract: 0.01 to 50,000 yuan. */
+const MIN_AMOUNT = 1;
+const MAX_AMOUNT = 5_000_000;
+const ORDER_ID = /^[A-Za-z0-9_-]{1,64}$/;
+export const ORDER_TTL_MS = 2 * 60 * 60 * 1000;
+
+export type PaymentPubSub = PubSub<{ payment: [topic: string, event: PaymentStatusEvent] }>;
+
+export interface CreateOrderInput {
+  amount: number;
+  orderId: string;
+}
+
+/** A user's top-up orders: create (idempotent per orderId), status, list, follow. */
+export class PaymentService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly settlement: Settlement,
+    private readonly pubsub: PaymentPubSub,
+  ) {}
+
+  /**
+   * The same (orderId, amount, method) returns the existing order; the same orderId with a
+   * different amount or method is BAD_REQUEST. A provider failure leaves the order pending
+   * without a code/URL, and repeating the request tries the provider again.
+   */
+  async create(viewer: Viewer, method: PaymentMethod, input: CreateOrderInput): Promise<PaymentOrder> {
+    const provider: PaymentProvider | undefined = this.settlement.providers[method];
+    if (!provider) throw new BadRequestError(`${method === 'WECHAT' ? 'WeChat Pay' : 'Alipay'} is not configured on this server`, { field: 'paymentMethod', reason: 'PAYMENT_METHOD_NOT_CONFIGURED' });
+    const amount = yuanNumberToFen(input.amount);
+    if (amount === null || amount < MIN_AMOUNT || amount > MAX_AMOUNT) {
+      throw new BadRequestError('amount is in yuan, 0.01 to 50000, with at most two decimals', { field: 'amount', reason: 'INVALID_AMOUNT' });
+    }
+    if (!ORDER_ID.test(input.orderId)) throw new BadRequestError('orderId is 1-64 of A-Z a-z 0-9 _ -', { field: 'orderId', reason: 'INVALID_ORDER_ID' });
+
+    let order = await this.findOwn(viewer, input.orderId);
+    if (!order) {
+      order = this.em.create(PaymentOrder, {
+        user: this.em.getReference(User, viewer.userId),
+        clientOrderId: input.orderId,
+        method,
+        amount,
+        // 128 random bits as 32 hex characters: WeChat Pay's longest out_trade_no.
+        outTradeNo: randomBytes(16).toString('hex'),
+        expiresAt: new Date(Date.now() + ORDER_TTL_MS),
+      });
+      try {
+        await this.em.flush();
+      } catch (err) {
+        if (!(err instanceof UniqueConstraintViolationException)) throw err;
+        // The same orderId created by a concurrent request: compare with that one.
+        this.em.clear();
+        order = await this.findOwn(viewer, input.orderId);
+        if (!order) throw err;
+      }
+    }
+    if (order.amount !== amount || order.method !== method) {
+      throw new BadRequestError('This orderId was used for a different amount or payment method', { field: 'orderId', reason: 'ORDER_ID_CONFLICT' });
+    }
+    // A WeChat code is made once (a network call); an Alipay URL is signed afresh each time
+    // (locally), so a returned order never carries a stale request timestamp.
+    if (order.status === 'PENDING' && ((!order.codeUrl && !order.payUrl) || method === 'ALIPAY')) {
+      const made = await provider.create({ outTradeNo: order.outTradeNo, amount, subject: `账户余额充值 ${fenToYuanString(amount)} 元`, expiresAt: order.expiresAt });
+      order.codeUrl = made.codeUrl ?? null;
+      order.payUrl = made.payUrl ?? null;
+      order.updatedAt = new Date();
+      await this.em.flush();
+    }
+    return order;
+  }
+
+  /** From the database; a pending order is also checked with its provider (throttled). NOT_FOUND for others' orders. */
+  async status(viewer: Viewer, orderId: string, method: PaymentMethod): Promise<PaymentStatusEvent> {
+    let order = await this.findOwn(viewer, orderId);
+    if (!order || order.method !== method) throw new NotFoundError('Order');
+    if (order.status === 'PENDING') {
+      const outcome = await this.settlement.refresh(order);
+      if (outcome !== 'UNCHANGED') order = await this.em.fork().findOneOrFail(PaymentOrder, order.id);
+    }
+    return eventOf(order, viewer.userId);
+  }
+
+  /** Newest first. */
+  async list(viewer: Viewer, first: number, after?: string | null): Promise<{ nodes: PaymentOrder[]; hasNextPage: boolean; endCursor: string | null; totalCount: () => Promise<number> }> {
+    checkPageSize(first);
+    const where: Record<string, unknown> = { user: viewer.userId };
+    if (after) {
+      const c = decodeCursor<{ t: number; id: string }>(after, { t: 'number', id: 'string' });
+      const at = new Date(c.t);
+      where.$or = [{ createdAt: { $lt: at } }, { createdAt: at, id: { $lt: c.id } }];
+    }
+    const rows = await this.em.find(PaymentOrder, where, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: first + 1 });
+    const nodes = rows.slice(0, first);
+    const last = nodes.at(-1);
+    return {
+      nodes,
+      hasNextPage: rows.length > first,
+      endCursor: last ? encodeCursor({ t: last.createdAt.getTime(), id: last.id }) : null,
+      totalCount: () => this.em.count(PaymentOrder, { user: viewer.userId }),
+    };
+  }
+
+  /** Status changes of one of the viewer's orders. NOT_FOUND for others' orders. */
+  async follow(viewer: Viewer, orderId: string): Promise<AsyncIterable<PaymentStatusEvent>> {
+    const order = await this.findOwn(viewer, orderId);
+    if (!order) throw new NotFoundError('Order');
+    return this.pubsub.subscribe('payment', statusTopic(viewer.userId, orderId));
+  }
+
+  private findOwn(viewer: Viewer, orderId: string): Promise<PaymentOrder | null> {
+    if (!ORDER_ID.test(orderId)) return Promise.resolve(null);
+    return this.em.findOne(PaymentOrder, { user: viewer.userId, clientOrderId: orderId });
+  }
+}

@@ -1,0 +1,44 @@
+import { Arg, Authorized, Ctx, ID, Int, Mutation, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import type { AppContext } from '../context';
+import { Message } from '../db/entities/message.entity';
+import { UnauthenticatedError } from '../core/errors';
+import { ReplyEvent, SendMessageInput, SendMessagePayload } from './reply.types';
+import type { ReplyEventPayload } from './reply-hub';
+
+type SubscribeData<A> = SubscribeResolverData<unknown, A, AppContext>;
+
+function viewerOf(ctx: AppContext) {
+  if (!ctx.viewer) throw ctx.authError ?? new UnauthenticatedError();
+  return ctx.viewer;
+}
+
+@Resolver()
+export class ReplyResolver {
+  @Authorized()
+  @Mutation(() => SendMessagePayload, { description: 'Sends a message to an AI model. REST: POST /v1/chat/message, POST /v1/ai/message' })
+  sendMessage(@Arg('input') input: SendMessageInput, @Ctx() ctx: AppContext): Promise<SendMessagePayload> {
+    return ctx.services.replies.send(ctx.viewer!, input);
+  }
+
+  @Authorized()
+  @Mutation(() => Message, { description: 'Stops a streaming reply, keeping what was generated.' })
+  stopGeneration(@Arg('messageId', () => ID) messageId: string, @Ctx() ctx: AppContext): Promise<Message> {
+    return ctx.services.replies.stop(ctx.viewer!, messageId);
+  }
+
+  @Subscription(() => ReplyEvent, {
+    description: 'One reply: what was generated after afterSeq, then live deltas, then done.',
+    subscribe: ({ args, context }: SubscribeData<{ messageId: string; afterSeq?: number }>) => context.services.replies.replyEvents(viewerOf(context), args.messageId, args.afterSeq ?? 0),
+  })
+  replyStream(@Root() event: ReplyEventPayload, @Arg('messageId', () => ID) _messageId: string, @Arg('afterSeq', () => Int, { nullable: true }) _afterSeq?: number): ReplyEventPayload {
+    return event;
+  }
+
+  @Subscription(() => ReplyEvent, {
+    description: 'Every reply event in one chat, for other tabs and devices.',
+    subscribe: ({ args, context }: SubscribeData<{ sessionId: string }>) => context.services.replies.chatEvents(viewerOf(context), args.sessionId),
+  })
+  chatEvents(@Root() event: ReplyEventPayload, @Arg('sessionId', () => ID) _sessionId: string): ReplyEventPayload {
+    return event;
+  }
+}

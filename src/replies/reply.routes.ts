@@ -1,0 +1,89 @@
+import { SendMessageDocument, SpeechToTextDocument } from '../rest/generated/graphql';
+import { defineRoute } from '../rest/route';
+import { int, str } from '../rest/schemas';
+
+const ROLE_FROM_REST = { user: 'USER', assistant: 'ASSISTANT', system: 'SYSTEM' } as const;
+type RestHistory = Array<{ role: keyof typeof ROLE_FROM_REST; content: string; timestamp?: string }>;
+
+const historySchema = {
+  type: 'array',
+  items: { type: 'object', required: ['role', 'content'], properties: { role: { type: 'string', enum: ['user', 'assistant', 'system'] }, content: str, timestamp: str } },
+};
+const usageSchema = { type: 'object', properties: { prompt_tokens: int, completion_tokens: int, total_tokens: int } };
+const metadataSchema = { type: 'object', properties: { modelType: str, responseLength: int, tokensUsed: int } };
+
+const speechRoute = defineRoute({
+  method: 'POST',
+  path: '/v1/ai/speech-to-text',
+  summary: 'Speech to text: multipart/form-data with the file in "audio" (mp3, wav, m4a) and an optional "language" field',
+  operation: SpeechToTextDocument,
+  upload: 'audio',
+  schema: {
+    querystring: { type: 'object', properties: { language: str } },
+    data: { type: 'object', properties: { text: str, language: { type: ['string', 'null'] }, durationSeconds: { type: ['number', 'null'] } } },
+  },
+  toVariables: ({ body, query, files }) => ({
+    audio: files.audio,
+    language: (body as Record<string, string>).language ?? (query.language as string | undefined),
+  }),
+  toData: (data) => data.speechToText,
+});
+
+/** Seed 004's chat endpoint and seed 000's AI service, both on sendMessage (waiting for the reply). */
+export const AI_ROUTES = [
+  speechRoute,
+  defineRoute({
+    method: 'POST',
+    path: '/v1/chat/message',
+    summary: 'Send a message and get the AI reply (seed 004)',
+    operation: SendMessageDocument,
+    schema: {
+      body: { type: 'object', required: ['content'], properties: { content: str, sessionId: str, modelId: str, clientMessageId: str } },
+      data: { type: 'object', properties: { sessionId: str, messageId: str, reply: { type: 'object', properties: { content: str, time: str } } } },
+    },
+    toVariables: ({ body }) => {
+      const b = body as { content: string; sessionId?: string; modelId?: string; clientMessageId?: string };
+      return { input: { content: b.content, sessionId: b.sessionId, modelId: b.modelId, clientMessageId: b.clientMessageId, stream: false } };
+    },
+    toData: (data) => ({
+      sessionId: data.sendMessage.sessionId,
+      messageId: data.sendMessage.messageId,
+      reply: { content: data.sendMessage.reply.content, time: data.sendMessage.reply.timestamp },
+    }),
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/v1/ai/message',
+    summary: 'Send a message with optional history and model (seed 000 AI service)',
+    operation: SendMessageDocument,
+    schema: {
+      body: { type: 'object', required: ['message'], properties: { message: str, modelId: str, messageHistory: historySchema, sessionId: str, clientMessageId: str } },
+      data: { type: 'object', properties: { text: str, usage: usageSchema, model: str, metadata: metadataSchema, sessionId: str, messageId: str } },
+    },
+    toVariables: ({ body }) => {
+      const b = body as { message: string; modelId?: string; messageHistory?: RestHistory; sessionId?: string; clientMessageId?: string };
+      return {
+        input: {
+          content: b.message,
+          modelId: b.modelId,
+          sessionId: b.sessionId,
+          clientMessageId: b.clientMessageId,
+          messageHistory: b.messageHistory?.map((m) => ({ role: ROLE_FROM_REST[m.role], content: m.content, timestamp: m.timestamp })),
+          stream: false,
+        },
+      };
+    },
+    toData: (data) => {
+      const { reply, metadata, sessionId, messageId } = data.sendMessage;
+      const usage = reply.usage ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+      return {
+        text: reply.content,
+        usage: { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.totalTokens },
+        model: reply.model ?? '',
+        metadata,
+        sessionId,
+        messageId,
+      };
+    },
+  }),
+];

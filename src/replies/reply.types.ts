@@ -1,0 +1,87 @@
+import { IsOptional, Length } from 'class-validator';
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Message } from '../db/entities/message.entity';
+import { MessageInput } from '../chats/chat.types';
+
+@InputType()
+export class SendMessageInput {
+  @Field({ description: "The user's message (at most 32,000 characters)." })
+  content!: string;
+
+  @Field(() => ID, { nullable: true, description: 'The chat; omitted = a new chat is created.' })
+  sessionId?: string;
+
+  @Field(() => ID, { nullable: true, description: 'Omitted = the default model.' })
+  modelId?: string;
+
+  @Field(() => [MessageInput], { nullable: true, description: 'Context for clients that keep history themselves (replaces the stored history).' })
+  messageHistory?: MessageInput[];
+
+  @Field({ nullable: true, description: 'Idempotency key: a retry with the same key returns the same reply.' })
+  @IsOptional()
+  @Length(1, 64)
+  clientMessageId?: string;
+
+  @Field({ nullable: true, defaultValue: false, description: 'false: wait for the whole reply; true: return at once with reply.status = STREAMING.' })
+  stream?: boolean;
+}
+
+@ObjectType()
+export class ReplyMetadata {
+  @Field()
+  modelType!: string;
+
+  @Field(() => Int, { description: 'reply.content.length' })
+  responseLength!: number;
+
+  @Field(() => Int, { description: 'usage.totalTokens (0 while streaming)' })
+  tokensUsed!: number;
+}
+
+@ObjectType()
+export class SendMessagePayload {
+  @Field(() => ID)
+  sessionId!: string;
+
+  @Field(() => ID, { description: "The reply's id: follow it with replyStream, stop it with stopGeneration." })
+  messageId!: string;
+
+  @Field(() => Message)
+  reply!: Message;
+
+  @Field(() => ReplyMetadata)
+  metadata!: ReplyMetadata;
+}
+
+@ObjectType()
+export class ErrorInfo {
+  @Field()
+  code!: string;
+
+  @Field()
+  message!: string;
+}
+
+@ObjectType({ description: 'One step of a streamed reply.' })
+export class ReplyEvent {
+  @Field(() => ID)
+  messageId!: string;
+
+  @Field(() => ID)
+  sessionId!: string;
+
+  @Field(() => Int, { description: '1, 2, ... for deltas; the done event follows the last delta (0 when replayed from storage).' })
+  seq!: number;
+
+  @Field()
+  delta!: string;
+
+  @Field()
+  done!: boolean;
+
+  @Field(() => Message, { nullable: true, description: 'The final message, on the done event.' })
+  message?: Message;
+
+  @Field(() => ErrorInfo, { nullable: true })
+  error?: ErrorInfo;
+}

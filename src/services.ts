@@ -1,0 +1,66 @@
+import type { EntityManager } from '@mikro-orm/core';
+import type { AppDeps } from './deps';
+import type { ModelCatalog } from './models/model-catalog';
+import { ReplyService } from './replies/reply.service';
+import { ApiKeyService } from './accounts/api-key.service';
+import { AuthService } from './accounts/auth.service';
+import { ChatService } from './chats/chat.service';
+import type { RateLimits } from './limits/rate-limits';
+import { PaymentService } from './payments/payment.service';
+import type { SpeechService } from './speech/speech.service';
+import { UserService } from './accounts/user.service';
+
+/** The services one request can use, each built on first use around the request's EntityManager. */
+export class Services {
+  private made = new Map<string, unknown>();
+
+  constructor(
+    private readonly deps: AppDeps,
+    private readonly em: EntityManager,
+  ) {}
+
+  private once<T>(name: string, make: () => T): T {
+    if (!this.made.has(name)) this.made.set(name, make());
+    return this.made.get(name) as T;
+  }
+
+  get models(): ModelCatalog {
+    return this.deps.catalog;
+  }
+
+  get auth(): AuthService {
+    return this.once('auth', () => new AuthService(this.em, this.deps.wechatLogin, this.deps.tokens, this.deps.authenticator.sessions, this.deps.authenticator.revocations));
+  }
+
+  get users(): UserService {
+    return this.once('users', () => new UserService(this.em));
+  }
+
+  get apiKeys(): ApiKeyService {
+    return this.once('apiKeys', () => new ApiKeyService(this.em, this.deps.authenticator.sessions));
+  }
+
+  get chats(): ChatService {
+    return this.once('chats', () => new ChatService(this.em));
+  }
+
+  get payments(): PaymentService {
+    return this.once('payments', () => new PaymentService(this.em, this.deps.payments.settlement, this.deps.payments.pubsub));
+  }
+
+  get limits(): RateLimits {
+    return this.deps.rateLimits;
+  }
+
+  get speech(): SpeechService {
+    return this.deps.speech;
+  }
+
+  get replies(): ReplyService {
+    return this.once('replies', () => new ReplyService(this.em, this.deps.replyHub, this.deps.catalog, this.chats, this.deps.rateLimits, this.deps.config.ai.maxConcurrentStreams));
+  }
+}
+
+export function createServices(deps: AppDeps, em: EntityManager): Services {
+  return new Services(deps, em);
+}

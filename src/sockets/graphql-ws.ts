@@ -1,0 +1,69 @@
+import type { WebsocketHandler } from '@fastify/websocket';
+import { type ExecutionArgs, type GraphQLSchema, GraphQLError, type ValidationRule } from 'graphql';
+import { makeHandler, type Extra } from 'graphql-ws/use/@fastify/websocket';
+import type { AppContext, ContextInput } from '../context';
+import { BadRequestError } from '../core/errors';
+import { formatError } from '../graphql/format-error';
+import { parseAndValidate } from '../graphql/limits';
+
+export interface GraphqlWsOptions {
+  schema: GraphQLSchema;
+  validationRules: readonly ValidationRule[];
+  /** Checks the `connection_init` payload; returns the context input or throws to refuse. */
+  connect: (payload: Record<string, unknown> | undefined, extra: Extra) => Promise<Omit<ContextInput, 'requestId'>>;
+  createContext: (input: ContextInput) => AppContext;
+  /** Runs before each operation (e.g. re-checks the credential); throwing refuses it. */
+  beforeOperation?: (input: Omit<ContextInput, 'requestId'>, socket: Extra['socket']) => Promise<void>;
+}
+
+/** Operations one socket may have running at once (each subscription holds server resources). */
+export const MAX_OPERATIONS_PER_SOCKET = 25;
+
+type ConnectionState = {
+  input?: Omit<ContextInput, 'requestId'>;
+};
+
+const toFormatted = (errors: readonly GraphQLError[]) => errors.map((e) => formatError(e.toJSON(), e));
+
+/** graphql-ws on `/graphql`: same schema, limits, context and error shapes as HTTP. */
+export function createGraphqlWsHandler(opts: GraphqlWsOptions): WebsocketHandler {
+  let nextOperation = 0;
+  return makeHandler<Record<string, unknown>, ConnectionState>({
+    schema: opts.schema,
+    onConnect: async (ctx) => {
+      try {
+        ctx.extra.input = await opts.connect(ctx.connectionParams, ctx.extra);
+        return true;
+      } catch {
+        return false; // graphql-ws closes with 4403 Forbidden
+      }
+    },
+    onSubscribe: async (ctx, id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
+      // The library has already registered this one.
+      if (Object.keys(ctx.subscriptions).length > MAX_OPERATIONS_PER_SOCKET) {
+        const reason = `At most ${MAX_OPERATIONS_PER_SOCKET} operations at once per socket; complete some or open another socket`;
+        return [new GraphQLError(reason, { originalError: new BadRequestError(reason, { reason: 'TOO_MANY_OPERATIONS' }) })];
+      }
+      const parsed = parseAndValidate(opts.schema, payload.query, opts.validationRules);
+      if ('errors' in parsed) return parsed.errors;
+      const input = ctx.extra.input ?? { viewer: null, ip: ctx.extra.request.ip };
+      try {
+        await opts.beforeOperation?.(input, ctx.extra.socket);
+      } catch (err) {
+        return [new GraphQLError(err instanceof Error ? err.message : 'Refused', { originalError: err instanceof Error ? err : undefined })];
+      }
+      return {
+        schema: opts.schema,
+        document: parsed.document,
+        operationName: payload.operationName,
+        variableValues: payload.variables,
+        contextValue: opts.createContext({ ...input, requestId: `${ctx.extra.request.id}:${id}:${nextOperation++}` }),
+      };
+    },
+    onError: (_ctx, _id, _payload, errors) => toFormatted(errors),
+    onNext: (_ctx, _id, _payload, _args, result) => {
+      if (!result.errors?.length) return result;
+      return { ...result, errors: toFormatted(result.errors as GraphQLError[]) };
+    },
+  });
+}

@@ -1,0 +1,232 @@
+import type { WebSocket } from '@fastify/websocket';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { RawData } from 'ws';
+import { type AppContext, createContext, type Viewer } from '../context';
+import type { AppDeps } from '../deps';
+import { AppError, BadRequestError, UnauthenticatedError } from '../core/errors';
+import { classifyError } from '../graphql/format-error';
+import { limitKey } from '../limits/rate-limits';
+import { credentialKey } from '../accounts/live-sessions';
+import { runAt } from '../core/run-at';
+import type { ReplyEventPayload } from '../replies/reply-hub';
+import type { SendMessageInput } from '../replies/reply.service';
+
+/** The legacy protocol's close code for a missing, refused, revoked or expired credential. */
+export const LEGACY_UNAUTHORIZED = 4401;
+/** How long a client may take to authenticate after connecting. */
+const AUTH_TIMEOUT_MS = 10_000;
+/** A WebSocket close reason is at most 123 bytes; ws throws on longer ones. */
+const MAX_CLOSE_REASON_BYTES = 123;
+
+type Data = Record<string, unknown>;
+
+/** An incoming frame before validation: `type`, `data`, and the seed's top-level `token`. */
+interface Frame {
+  type?: unknown;
+  token?: unknown;
+  apiKey?: unknown;
+  data?: unknown;
+}
+
+const isObject = (v: unknown): v is Data => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+function textOf(raw: RawData): string {
+  if (Buffer.isBuffer(raw)) return raw.toString('utf8');
+  return (Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw)).toString('utf8');
+}
+
+/** The frame, or undefined when it is not a JSON object. */
+function parseFrame(raw: RawData): Frame | undefined {
+  try {
+    const parsed: unknown = JSON.parse(textOf(raw));
+    return isObject(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+
+/** An optional string field of a message frame: absent/null, or a string (else BAD_REQUEST). */
+function optionalString(data: Data, field: string): string | undefined {
+  const value = data[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new BadRequestError(`${field} must be a string`, { field, reason: 'INVALID' });
+  return value;
+}
+
+/**
+ * A `message` frame's data as sendMessage input (streaming; `chatId` is the session). The
+ * service checks the content itself (EMPTY, TOO_LONG); only the JSON shapes are checked here.
+ */
+function messageInput(data: unknown): SendMessageInput {
+  if (!isObject(data)) throw new BadRequestError('A message frame carries data: {content, chatId?}', { field: 'data', reason: 'REQUIRED' });
+  if (typeof data.content !== 'string') throw new BadRequestError('content must be a string', { field: 'content', reason: 'REQUIRED' });
+  const role = optionalString(data, 'role');
+  // Only the user speaks here; an assistant or system message would forge the AI's side.
+  if (role !== undefined && role.toLowerCase() !== 'user') throw new BadRequestError('role must be "user"', { field: 'role', reason: 'UNSUPPORTED' });
+  return {
+    content: data.content,
+    sessionId: optionalString(data, 'chatId'),
+    modelId: optionalString(data, 'modelId'),
+    clientMessageId: optionalString(data, 'clientMessageId'),
+    stream: true,
+  };
+}
+
+/** One reply event as the seed's `message` frame data; the done one adds content, status and usage. */
+function replyFrame(e: ReplyEventPayload): Data {
+  const frame: Data = { chatId: e.sessionId, messageId: e.messageId, seq: e.seq, delta: e.delta, done: e.done };
+  if (e.done && e.message) {
+    const m = e.message;
+    frame.content = m.content;
+    frame.status = m.status;
+    // snake_case like seed 000 and /v1/ai/message; zeros when nothing was counted.
+    frame.usage = { prompt_tokens: m.promptTokens ?? 0, completion_tokens: m.completionTokens ?? 0, total_tokens: m.totalTokens ?? 0 };
+  }
+  if (e.error) frame.error = e.error;
+  return frame;
+}
+
+/**
+ * One `/v1/ws` connection (contract §3): JSON frames `{type, data, timestamp}` for clients
+ * that cannot speak graphql-ws. `auth` first; then each `message` frame runs sendMessage
+ * (streaming) on the same services as GraphQL and streams the reply back; `ping` gets `pong`.
+ */
+class LegacySession {
+  private viewer: Viewer | null = null;
+  private closed = false;
+  private operations = 0;
+  private readonly authTimer: NodeJS.Timeout;
+  /** Stops watching the current credential (logout, revocation, expiry). */
+  private unwatch: () => void = () => undefined;
+  private inbox: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly req: FastifyRequest,
+    private readonly deps: AppDeps,
+  ) {
+    this.authTimer = setTimeout(() => this.refuse('No auth frame in time'), AUTH_TIMEOUT_MS);
+    // Frames are handled in order, so a message sent right after `auth` (before its answer)
+    // finds the viewer and messages to one chat are stored in the order sent. Replies stream
+    // on their own and do not hold up the frames after them.
+    socket.on('message', (raw) => {
+      this.inbox = this.inbox.then(() => this.receive(raw)).catch((err: unknown) => this.sendError(err));
+    });
+    socket.once('close', () => {
+      this.closed = true;
+      clearTimeout(this.authTimer);
+      this.unwatch();
+    });
+  }
+
+  private send(type: string, data?: unknown): void {
+    if (this.closed || this.socket.readyState !== this.socket.OPEN) return;
+    this.socket.send(JSON.stringify({ type, ...(data === undefined ? {} : { data }), timestamp: new Date().toISOString() }));
+  }
+
+  /** An `error` frame with the contract's code; details and client-safe extras, never a stack. */
+  private sendError(err: unknown, context?: Data): void {
+    const c = classifyError(err);
+    if (c.internal) this.deps.logger.error({ err, requestId: this.req.id }, 'unexpected error on the legacy socket');
+    this.send('error', { code: c.code, message: c.message, ...(c.details ? { details: c.details } : {}), ...c.extra, ...context });
+  }
+
+  /** An UNAUTHENTICATED `error` frame, then close 4401. */
+  private refuse(message: string): void {
+    this.sendError(new UnauthenticatedError(message));
+    const reason = Buffer.byteLength(message) <= MAX_CLOSE_REASON_BYTES ? message : 'Unauthenticated';
+    this.socket.close(LEGACY_UNAUTHORIZED, reason);
+  }
+
+  private async receive(raw: RawData): Promise<void> {
+    if (this.closed) return; // queued behind a frame that closed the socket
+    const frame = parseFrame(raw);
+    if (frame?.type === 'ping') return this.send('pong');
+    if (frame?.type === 'auth') return this.authenticate(frame);
+    // Before auth, anything else is refused outright: the client is not speaking the protocol.
+    if (!this.viewer) return this.refuse('Send an auth frame first');
+    if (!frame) return this.sendError(new BadRequestError('Frames are JSON objects', { reason: 'MALFORMED_FRAME' }));
+    if (frame.type === 'message') return this.message(this.viewer, frame.data);
+    const named = typeof frame.type === 'string' && frame.type.length <= 32 ? ` "${frame.type}"` : '';
+    this.sendError(new BadRequestError(`Unknown frame type${named}; expected auth, message or ping`, { field: 'type', reason: 'UNKNOWN_TYPE' }));
+  }
+
+  /** Each auth and message frame is one request for the request limit, like an HTTP call. */
+  private countRequest(): Promise<void> {
+    return this.deps.rateLimits.consume('request', limitKey({ userId: this.viewer?.userId, ip: this.req.ip }));
+  }
+
+  private async authenticate(frame: Frame): Promise<void> {
+    const data = isObject(frame.data) ? frame.data : {};
+    // The seed puts the token at the top level; `data.token` and API keys are accepted too.
+    const token = (str(frame.token) ?? str(data.token))?.replace(/^Bearer\s+/i, '');
+    const apiKey = str(frame.apiKey) ?? str(data.apiKey);
+    if (!token && !apiKey) return this.refuse('The auth frame needs a token or an API key');
+    await this.countRequest();
+    const who = await this.deps.authenticator.identify({ authorization: token ? `Bearer ${token}` : undefined, apiKey });
+    if (this.closed) return; // gone while checking: registering now would never be undone
+    if (!who.viewer) return this.refuse(who.authError?.message ?? 'Invalid credential');
+    // A later auth frame may renew the credential (a fresh token before the old one expires),
+    // but the socket's user never changes under replies that are already streaming.
+    if (this.viewer && this.viewer.userId !== who.viewer.userId) {
+      return this.sendError(new BadRequestError('This socket is signed in as another user; open a new one', { reason: 'ALREADY_AUTHENTICATED' }));
+    }
+    clearTimeout(this.authTimer);
+    this.viewer = who.viewer;
+    this.send('auth', { ok: true, userId: who.viewer.userId });
+    this.watch(who.viewer);
+  }
+
+  /** Like graphql-ws sockets: closed at once on logout or key revocation, and when the JWT expires. */
+  private watch(viewer: Viewer): void {
+    this.unwatch();
+    const unregister = this.deps.authenticator.sessions.register(credentialKey(viewer.credential), (reason) => this.refuse(reason));
+    const cancelExpiry = viewer.credential.kind === 'jwt' ? runAt(viewer.credential.expiresAt, () => this.refuse('Token expired')) : () => undefined;
+    this.unwatch = () => {
+      unregister();
+      cancelExpiry();
+    };
+  }
+
+  /** Runs sendMessage (streaming) in its own context, then forwards the reply in the background. */
+  private async message(viewer: Viewer, data: unknown): Promise<void> {
+    const clientMessageId = isObject(data) ? str(data.clientMessageId) : undefined;
+    const ctx: AppContext = createContext(this.deps, { viewer, requestId: `${this.req.id}:${++this.operations}`, ip: this.req.ip });
+    let messageId: string;
+    try {
+      await this.countRequest();
+      const input = messageInput(data);
+      // The credential may have been revoked on another instance since auth.
+      await this.deps.authenticator.recheck(viewer);
+      ({ messageId } = await ctx.services.replies.send(viewer, input));
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'UNAUTHENTICATED') return this.refuse(err.message);
+      // Echo the client's key so it can tell which of its messages failed.
+      return this.sendError(err, clientMessageId ? { clientMessageId } : undefined);
+    }
+    void this.forward(ctx, viewer, messageId);
+  }
+
+  /** The reply's events as `message` frames; a failed reply also gets an `error` frame. */
+  private async forward(ctx: AppContext, viewer: Viewer, messageId: string): Promise<void> {
+    try {
+      for await (const e of await ctx.services.replies.replyEvents(viewer, messageId, 0)) {
+        if (this.closed) return; // the reply goes on and is stored; nobody is listening here
+        this.send('message', replyFrame(e));
+        if (e.error) this.send('error', { ...e.error, chatId: e.sessionId, messageId: e.messageId });
+        if (e.done) return;
+      }
+    } catch (err) {
+      this.sendError(err, { messageId });
+    }
+  }
+}
+
+/** Mounts the legacy protocol on `GET /v1/ws` (hidden from the OpenAPI description). */
+export function registerLegacySocket(app: FastifyInstance, deps: AppDeps): void {
+  app.get('/v1/ws', { websocket: true, schema: { hide: true } }, (socket, req) => {
+    new LegacySession(socket, req, deps);
+  });
+}

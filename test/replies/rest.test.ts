@@ -1,0 +1,69 @@
+import { startAppWithFakeAi } from '../helpers/replies';
+import { login, rows } from '../helpers/accounts';
+import { type TestApp } from '../helpers/test-app';
+import { usageFor, type FakeOpenAI } from '../fakes/openai';
+
+describe('AI over /v1', () => {
+  let ai: FakeOpenAI;
+  let t: TestApp;
+  let close: () => Promise<void>;
+  beforeAll(async () => {
+    ({ ai, t, close } = await startAppWithFakeAi());
+  });
+  afterAll(() => close());
+
+  it('POST /v1/chat/message answers the seed 004 shape and continues a session', async () => {
+    const { token } = await login(t);
+    const first = await t.rest<any>('POST', '/v1/chat/message', { token, body: { content: '你好' } });
+    expect(first.status).toBe(200);
+    expect(first.body).toEqual({
+      code: 200,
+      message: 'success',
+      data: { sessionId: expect.any(String), messageId: expect.any(String), reply: { content: 'Echo: 你好', time: expect.stringMatching(/Z$/) } },
+    });
+    const second = await t.rest<any>('POST', '/v1/chat/message', { token, body: { content: '再见', sessionId: first.body.data.sessionId } });
+    expect(second.body.data.sessionId).toBe(first.body.data.sessionId);
+    expect((await rows(t, 'select count(*) as n from messages where chat_id = ?', [first.body.data.sessionId]))[0].n).toBe(4);
+  });
+
+  it('POST /v1/ai/message answers the seed 000 shape with snake_case usage and uses messageHistory', async () => {
+    const { token } = await login(t);
+    const res = await t.rest<any>('POST', '/v1/ai/message', {
+      token,
+      body: { message: 'and now?', modelId: 'gpt-test', messageHistory: [{ role: 'user', content: 'first' }, { role: 'assistant', content: 'ok' }] },
+    });
+    expect(res.status).toBe(200);
+    const call = ai.calls.at(-1)!;
+    expect(call.body.messages).toEqual([
+      { role: 'user', content: 'first' },
+      { role: 'assistant', content: 'ok' },
+      { role: 'user', content: 'and now?' },
+    ]);
+    const u = usageFor(call.body, 'Echo: and now?');
+    expect(res.body.data).toEqual({
+      text: 'Echo: and now?',
+      usage: u,
+      model: 'gpt-test',
+      metadata: { modelType: 'chat', responseLength: 'Echo: and now?'.length, tokensUsed: u.total_tokens },
+      sessionId: expect.any(String),
+      messageId: expect.any(String),
+    });
+  });
+
+  it('maps errors onto the envelope and HTTP status', async () => {
+    const { token } = await login(t);
+    const empty = await t.rest('POST', '/v1/chat/message', { token, body: { content: '' } });
+    expect(empty.status).toBe(400);
+    expect(empty.body.error?.details).toEqual({ field: 'content', reason: 'EMPTY' });
+    const missing = await t.rest('POST', '/v1/ai/message', { token, body: {} });
+    expect(missing.status).toBe(400);
+    expect(missing.body.error?.details?.field).toBe('message');
+    const model = await t.rest('POST', '/v1/ai/message', { token, body: { message: 'x', modelId: 'nope' } });
+    expect(model.status).toBe(400);
+    ai.nextModes.push('error500', 'error500', 'error500');
+    const upstream = await t.rest('POST', '/v1/chat/message', { token, body: { content: 'fail please' } });
+    expect(upstream.status).toBe(502);
+    expect(upstream.body).toMatchObject({ code: 502, data: null, error: { code: 502 } });
+    expect((await t.rest('POST', '/v1/chat/message', { body: { content: 'hi' } })).status).toBe(401);
+  });
+});
