@@ -220,6 +220,47 @@ function buildCatalog(env: Env, rawEnv: Record<string, string | undefined>, prob
   }));
 }
 
+/**
+ * Timeouts, intervals and retention that need no environment variable: all in one place, to
+ * read and to tune. Durations in milliseconds.
+ */
+export const TIMINGS = {
+  replies: {
+    /** The first text must come sooner than the whole reply (AI_TIMEOUT_MS, the smaller wins). */
+    firstTokenTimeoutMs: 20_000,
+    /** Provider failures before any text are tried again this often, after 150 ms, then 300 ms. */
+    retriesBeforeFirstToken: 2,
+    retryBaseDelayMs: 150,
+    /** How long a finished reply stays replayable (and an unstored reply's client key is held). */
+    retainMs: 5 * 60_000,
+    /** With Redis, how long an instance also keeps its own finished replies in memory. */
+    localRetainWithRedisMs: 10_000,
+    /** A follower re-reads the record after this long without a live event: local, remote. */
+    recheckLocalMs: 500,
+    recheckRemoteMs: 2_000,
+    /** Past AI_TIMEOUT_MS, when a reply whose instance went quiet is given up on. */
+    deadInstanceGraceMs: 60_000,
+    /** At shutdown, how long stopped replies get to store themselves. */
+    stopGraceMs: 5_000,
+  },
+  jobs: {
+    /** Expired revoked tokens and old chat activity are deleted this often. */
+    purgeIntervalMs: 60 * 60_000,
+    /** Pending orders are checked with their provider, and expired ones closed, this often. */
+    reconcileIntervalMs: 60_000,
+  },
+  payments: {
+    /** One call to WeChat Pay or Alipay. */
+    providerTimeoutMs: 10_000,
+  },
+  sockets: {
+    /** How long a legacy socket may take to send its auth frame. */
+    legacyAuthTimeoutMs: 10_000,
+  },
+} as const;
+
+export type Timings = { -readonly [K in keyof typeof TIMINGS]: { -readonly [P in keyof (typeof TIMINGS)[K]]: number } };
+
 export type DatabaseConfig =
   | { kind: 'sqlite'; path: string }
   | { kind: 'mysql'; url: string; dbName: string };
@@ -354,6 +395,7 @@ function build(env: Env, problems: string[], dataDir: string, rawEnv: Record<str
     trustProxy: env.TRUST_PROXY,
     corsOrigins: env.CORS_ORIGINS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    timings: structuredClone(TIMINGS) as Timings,
   };
 }
 

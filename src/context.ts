@@ -3,13 +3,10 @@ import type { AppDeps } from './deps';
 import type { AppError } from './core/errors';
 import { createLoaders, type Loaders } from './chats/message.loaders';
 import { createServices, type Services } from './services';
+import type { Viewer } from './core/viewer';
 
-/** Who is making the request, once a credential has been checked. */
-export interface Viewer {
-  userId: string;
-  /** How they proved it: a JWT (with its id and expiry) or an API key. */
-  credential: { kind: 'jwt'; jti: string; expiresAt: Date } | { kind: 'apiKey'; keyId: string };
-}
+export type { Viewer };
+
 
 /** Per-request state, the same for HTTP, graphql-ws, REST and the legacy socket. */
 export interface AppContext {

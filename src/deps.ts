@@ -1,29 +1,118 @@
-import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
+import { Authenticator } from './accounts/authenticator';
+import { shareSessionRevocations } from './accounts/live-sessions';
+import { TokenService } from './accounts/token.service';
+import { LocalWechatLogin, type WechatLogin, WechatLoginClient } from './accounts/wechat-login.client';
 import type { AppConfig } from './config';
+import type { Logger } from './core/logger';
 import type { Orm } from './db/orm';
-import type { ModelCatalog } from './models/model-catalog';
-import type { ReplyHub } from './replies/reply-hub';
-import type { Payments } from './payments';
-import type { RateLimits } from './limits/rate-limits';
-import type { SpeechService } from './speech/speech.service';
-import type { Authenticator } from './accounts/authenticator';
-import type { TokenService } from './accounts/token.service';
-import type { WechatLogin } from './accounts/wechat-login.client';
+import { createTopics } from './events';
+import { RateLimits } from './limits/rate-limits';
+import { MemoryThrottle, RedisThrottle } from './limits/throttle';
+import { ModelCatalog } from './models/model-catalog';
+import { createPayments, paymentProviders, type Payments } from './payments';
+import { Billing } from './payments/billing';
+import type { SharedState } from './redis/shared-state';
+import { EchoProvider } from './replies/providers/echo';
+import { OpenAICompatibleProvider } from './replies/providers/openai-compatible';
+import { ReplyRecorder } from './replies/recording';
+import { ReplyRunner } from './replies/reply-runner';
+import { MemoryReplyState } from './replies/state/memory-reply-state';
+import { RedisReplyState } from './replies/state/redis-reply-state';
+import type { ReplyState, ReplyTopics } from './replies/state/reply-state';
+import { SpeechService } from './speech/speech.service';
 
 /** The long-lived parts of the app, made once at start and shared by every request. */
 export interface AppDeps {
   config: AppConfig;
   orm: Orm;
-  logger: FastifyBaseLogger;
+  logger: Logger;
   catalog: ModelCatalog;
   tokens: TokenService;
   wechatLogin: WechatLogin;
   authenticator: Authenticator;
-  replyHub: ReplyHub;
+  replies: ReplyRunner;
+  recorder: ReplyRecorder;
   speech: SpeechService;
   rateLimits: RateLimits;
   payments: Payments;
   /** Set when REDIS_URL is: state shared by every instance. */
   redis?: Redis;
+}
+
+/**
+ * Makes every long-lived part from the config, in dependency order. `overrides` lets tests
+ * substitute one part; `shared` is the Redis connection set when REDIS_URL is configured.
+ * `background` ends the listeners started here (stop requests, session revocations).
+ */
+export function createDeps(config: AppConfig, base: { orm: Orm; logger: Logger; shared?: SharedState; background: AbortSignal }, overrides: Partial<AppDeps> = {}): AppDeps {
+  const { orm, logger, shared, background } = base;
+  const redis = shared?.redis;
+  const transport = shared?.eventTarget;
+  const t = config.timings;
+
+  const tokens = overrides.tokens ?? new TokenService(config.jwt.secret, config.jwt.ttlSeconds);
+  const wechatLogin = overrides.wechatLogin ?? (config.wechat.login ? new WechatLoginClient({ ...config.wechat.login, apiBase: config.wechat.apiBase, timeoutMs: config.wechat.timeoutMs }) : new LocalWechatLogin());
+  if (wechatLogin.local) logger.warn('WeChat login is in local mode: any code logs in as a local user derived from it (development only)');
+  const authenticator = overrides.authenticator ?? new Authenticator(orm, tokens, shared?.revocations);
+  if (transport) shareSessionRevocations(authenticator.sessions, createTopics(transport), background, logger);
+
+  const rateLimits = overrides.rateLimits ?? new RateLimits(config.limits, redis ? { redis, prefix: config.redisPrefix } : undefined);
+  const payments =
+    overrides.payments ??
+    createPayments({
+      orm,
+      logger,
+      providers: paymentProviders(config, t.payments.providerTimeoutMs),
+      throttle: redis ? new RedisThrottle(redis, config.redisPrefix) : new MemoryThrottle(),
+      pubsub: createTopics(transport),
+    });
+
+  const replyState: ReplyState = redis
+    ? new RedisReplyState({
+        redis,
+        prefix: config.redisPrefix,
+        topics: createTopics<ReplyTopics>(transport),
+        logger,
+        retainMs: t.replies.retainMs,
+        localRetainMs: t.replies.localRetainWithRedisMs,
+        slotMaxAgeMs: config.ai.timeoutMs + t.replies.deadInstanceGraceMs,
+      })
+    : new MemoryReplyState(createTopics<ReplyTopics>(), t.replies.retainMs);
+  const recorder = overrides.recorder ?? new ReplyRecorder(orm, new Billing(orm, logger), logger);
+  const replies =
+    overrides.replies ??
+    new ReplyRunner({
+      state: replyState,
+      recorder,
+      providers: { builtin: new EchoProvider(), openai: new OpenAICompatibleProvider() },
+      timings: {
+        timeoutMs: config.ai.timeoutMs,
+        firstTokenTimeoutMs: Math.min(config.ai.timeoutMs, t.replies.firstTokenTimeoutMs),
+        retriesBeforeFirstToken: t.replies.retriesBeforeFirstToken,
+        retryBaseDelayMs: t.replies.retryBaseDelayMs,
+        recheckLocalMs: t.replies.recheckLocalMs,
+        recheckRemoteMs: t.replies.recheckRemoteMs,
+        giveUpAfterMs: config.ai.timeoutMs + t.replies.deadInstanceGraceMs,
+        stopGraceMs: t.replies.stopGraceMs,
+      },
+      logger,
+    });
+  if (transport) replies.listenForStops(background).catch((err) => logger.error({ err }, 'listening for stop requests failed'));
+
+  return {
+    config,
+    orm,
+    logger,
+    redis,
+    catalog: overrides.catalog ?? new ModelCatalog(config.ai.models),
+    tokens,
+    wechatLogin,
+    authenticator,
+    rateLimits,
+    payments,
+    recorder,
+    replies,
+    speech: overrides.speech ?? new SpeechService({ model: config.stt.model, baseUrl: config.stt.baseUrl, apiKey: config.stt.apiKey, maxUploadBytes: config.stt.maxUploadBytes, timeoutMs: config.ai.timeoutMs }),
+  };
 }

@@ -57,7 +57,15 @@ export class Services {
   }
 
   get replies(): ReplyService {
-    return this.once('replies', () => new ReplyService(this.em, this.deps.replyHub, this.deps.catalog, this.chats, this.deps.rateLimits, this.deps.config.ai.maxConcurrentStreams));
+    return this.once('replies', () =>
+      new ReplyService(this.em, {
+        runner: this.deps.replies,
+        recorder: this.deps.recorder,
+        catalog: this.deps.catalog,
+        rateLimits: this.deps.rateLimits,
+        maxConcurrentStreams: this.deps.config.ai.maxConcurrentStreams,
+      }),
+    );
   }
 }
 

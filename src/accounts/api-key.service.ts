@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
-import type { Viewer } from '../context';
+import type { Viewer } from '../core/viewer';
 import { isId } from '../core/ids';
 import { ApiKey } from '../db/entities/api-key.entity';
 import { User } from '../db/entities/user.entity';

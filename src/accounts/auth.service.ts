@@ -1,5 +1,5 @@
 import { type EntityManager, UniqueConstraintViolationException } from '@mikro-orm/core';
-import type { Viewer } from '../context';
+import type { Viewer } from '../core/viewer';
 import { RevokedToken } from '../db/entities/revoked-token.entity';
 import { User } from '../db/entities/user.entity';
 import { BadRequestError } from '../core/errors';

@@ -1,5 +1,5 @@
 import type { MikroORM } from '@mikro-orm/core';
-import type { Viewer } from '../context';
+import type { Viewer } from '../core/viewer';
 import { ApiKey } from '../db/entities/api-key.entity';
 import { RevokedToken } from '../db/entities/revoked-token.entity';
 import { AppError, UnauthenticatedError } from '../core/errors';

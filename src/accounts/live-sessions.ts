@@ -1,6 +1,6 @@
-import type { PubSub } from '@graphql-yoga/subscription';
-import type { FastifyBaseLogger } from 'fastify';
-import type { Viewer } from '../context';
+import type { PubSub } from '../core/pubsub';
+import type { Logger } from '../core/logger';
+import type { Viewer } from '../core/viewer';
 
 type Closer = (reason: string) => void;
 
@@ -46,7 +46,7 @@ export class LiveSessions {
 type RevocationPubSub = PubSub<{ 'session-revoked': [revoked: { key: string; reason: string }] }>;
 
 /** With shared pub/sub: a logout or key revocation on one instance closes the sockets on all. */
-export function shareSessionRevocations(sessions: LiveSessions, pubsub: RevocationPubSub, signal: AbortSignal, logger: FastifyBaseLogger): void {
+export function shareSessionRevocations(sessions: LiveSessions, pubsub: RevocationPubSub, signal: AbortSignal, logger: Logger): void {
   sessions.broadcast = (key, reason) => pubsub.publish('session-revoked', { key, reason });
   const revocations = pubsub.subscribe('session-revoked');
   signal.addEventListener('abort', () => void revocations.return?.());

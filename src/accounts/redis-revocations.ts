@@ -1,5 +1,5 @@
 import type { MikroORM } from '@mikro-orm/core';
-import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from '../core/logger';
 import type { Redis } from 'ioredis';
 import { RevokedToken } from '../db/entities/revoked-token.entity';
 import type { RevocationCache } from './revocations';
@@ -17,7 +17,7 @@ export class RedisRevocations implements RevocationCache {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    private readonly logger: FastifyBaseLogger,
+    private readonly logger: Logger,
   ) {
     this.complete = `${prefix}revoked:complete`;
   }

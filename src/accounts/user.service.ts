@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
-import type { Viewer } from '../context';
+import type { Viewer } from '../core/viewer';
 import { User, type UserSettings } from '../db/entities/user.entity';
 import { UnauthenticatedError } from '../core/errors';
 

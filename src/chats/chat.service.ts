@@ -1,5 +1,5 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/core';
-import type { Viewer } from '../context';
+import type { Viewer } from '../core/viewer';
 import { isId } from '../core/ids';
 import { ChatActivity } from '../db/entities/chat-activity.entity';
 import { ChatTag } from '../db/entities/chat-tag.entity';
@@ -165,7 +165,7 @@ export class ChatService {
         chat = await findOwnChat(em, viewer, input.id);
         await em.nativeDelete(Message, { chat: chat.id });
         if (checked.tags) await em.nativeDelete(ChatTag, { chat: chat.id });
-        this.touch(em, chat);
+        touchChat(em, chat);
       } else {
         chat = em.create(Chat, { user: em.getReference(User, viewer.userId), title: checked.title ?? titleFrom(input.messages) });
       }
@@ -217,10 +217,6 @@ export class ChatService {
   }
 
   /** Moves a chat to "now" in the list, remembering where it was for open cursors. */
-  touch(em: EntityManager, chat: Chat, at = new Date()): void {
-    em.create(ChatActivity, { chatId: chat.id, userId: chat.user.id, previousUpdatedAt: chat.updatedAt, changedAt: at });
-    chat.updatedAt = at;
-  }
 
   private filterWhere(viewer: Viewer, filter: ChatFilter): Where {
     const where: Where = { user: viewer.userId };
@@ -229,4 +225,13 @@ export class ChatService {
     if (filter.tag != null) where.tagRows = { tag: filter.tag };
     return where;
   }
+}
+
+/**
+ * Marks a chat as changed now: moves its updatedAt and records where it was, so list
+ * cursors taken before the change still page correctly.
+ */
+export function touchChat(em: EntityManager, chat: Chat, at = new Date()): void {
+  em.create(ChatActivity, { chatId: chat.id, userId: chat.user.id, previousUpdatedAt: chat.updatedAt, changedAt: at });
+  chat.updatedAt = at;
 }

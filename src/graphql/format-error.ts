@@ -1,6 +1,6 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { ApolloServerPlugin } from '@apollo/server';
-import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from '../core/logger';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ArgumentValidationError } from 'type-graphql';
 import type { ValidationError } from 'class-validator';
@@ -72,7 +72,7 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
  * Logs unexpected errors with their stack (clients only see a generic message), and makes
  * the HTTP status follow the error when the response carries no data.
  */
-export function errorHandlingPlugin(logger: FastifyBaseLogger): ApolloServerPlugin<AppContext> {
+export function errorHandlingPlugin(logger: Logger): ApolloServerPlugin<AppContext> {
   return {
     async requestDidStart() {
       return {

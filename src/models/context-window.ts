@@ -1,5 +1,10 @@
 import { BadRequestError } from '../core/errors';
-import type { ChatTurn } from '../replies/providers/chat-provider';
+
+/** A turn of a conversation as far as its size goes. */
+interface Turn {
+  role: string;
+  content: string;
+}
 
 /**
  * A rough token count for budgeting only (the provider's own count is what gets stored):
@@ -18,13 +23,13 @@ const replyReserve = (window: number) => Math.min(1024, Math.floor(window / 4));
  * Drops the oldest turns until the rest fits the model's context window. System turns stay;
  * the newest user turn must fit on its own (else BAD_REQUEST).
  */
-export function fitToContext(turns: ChatTurn[], contextWindow: number | null): ChatTurn[] {
+export function fitToContext<T extends Turn>(turns: T[], contextWindow: number | null): T[] {
   if (!contextWindow) return turns;
   const budget = contextWindow - replyReserve(contextWindow);
   const system = turns.filter((t) => t.role === 'system');
   const rest = turns.filter((t) => t.role !== 'system');
   let used = system.reduce((n, t) => n + estimateTokens(t.content), 0);
-  const kept: ChatTurn[] = [];
+  const kept: T[] = [];
   for (let i = rest.length - 1; i >= 0; i--) {
     const cost = estimateTokens(rest[i].content);
     if (used + cost > budget) break;

@@ -1,6 +1,6 @@
 import type { MikroORM } from '@mikro-orm/core';
-import { createPubSub } from '@graphql-yoga/subscription';
-import type { FastifyBaseLogger } from 'fastify';
+import { createTopics } from '../events';
+import type { Logger } from '../core/logger';
 import type { AppConfig } from '../config';
 import type { Throttle } from '../limits/throttle';
 import { AlipayClient } from './alipay.client';
@@ -29,8 +29,8 @@ export function paymentProviders(config: AppConfig, timeoutMs: number): PaymentP
   return providers;
 }
 
-export function createPayments(opts: { orm: MikroORM; logger: FastifyBaseLogger; providers: PaymentProviders; throttle: Throttle; pubsub?: PaymentPubSub }): Payments {
-  const pubsub: PaymentPubSub = opts.pubsub ?? createPubSub();
+export function createPayments(opts: { orm: MikroORM; logger: Logger; providers: PaymentProviders; throttle: Throttle; pubsub?: PaymentPubSub }): Payments {
+  const pubsub: PaymentPubSub = opts.pubsub ?? createTopics();
   const settlement = new Settlement(opts.orm, opts.logger, opts.providers, { publish: (topic, event) => pubsub.publish('payment', topic, event) }, opts.throttle);
   return { settlement, notifications: new PaymentNotifications(opts.orm, opts.logger, settlement), pubsub };
 }

@@ -1,5 +1,5 @@
 import type { MikroORM } from '@mikro-orm/core';
-import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from '../core/logger';
 import { PaymentOrder, type PaymentMethod } from '../db/entities/payment-order.entity';
 import { alipayTrade, wechatTrade } from './providers';
 import type { Settlement } from './settlement';
@@ -18,7 +18,7 @@ const fail = (status: 400 | 401 | 404 | 500, message: string): WechatNotifyReply
 export class PaymentNotifications {
   constructor(
     private readonly orm: MikroORM,
-    private readonly logger: FastifyBaseLogger,
+    private readonly logger: Logger,
     private readonly settlement: Settlement,
   ) {}
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type EntityManager, UniqueConstraintViolationException } from '@mikro-orm/core';
-import type { PubSub } from '@graphql-yoga/subscription';
-import type { Viewer } from '../context';
+import type { PubSub } from '../core/pubsub';
+import type { Viewer } from '../core/viewer';
 import { PaymentOrder, type PaymentMethod } from '../db/entities/payment-order.entity';
 import { User } from '../db/entities/user.entity';
 import { BadRequestError, NotFoundError } from '../core/errors';

@@ -1,5 +1,5 @@
 import { type MikroORM, UniqueConstraintViolationException } from '@mikro-orm/core';
-import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from '../core/logger';
 import { PaymentOrder, type PaymentState } from '../db/entities/payment-order.entity';
 import { AppError } from '../core/errors';
 import type { Throttle } from '../limits/throttle';
@@ -48,7 +48,7 @@ export const eventOf = (order: PaymentOrder, userId = order.user.id): PaymentSta
 export class Settlement {
   constructor(
     private readonly orm: MikroORM,
-    private readonly logger: FastifyBaseLogger,
+    private readonly logger: Logger,
     readonly providers: PaymentProviders,
     private readonly events: PaymentEvents,
     private readonly throttle: Throttle,

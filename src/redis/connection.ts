@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from '../core/logger';
 import { UpstreamError } from '../core/errors';
 
 /**
@@ -15,7 +15,7 @@ export function sharedStateUnavailable(): never {
  * down instead of queueing (so callers see a clear error or fall back), and ioredis keeps
  * reconnecting in the background. Starting fails when Redis cannot be reached at all.
  */
-export async function connectRedis(url: string, logger: FastifyBaseLogger, name = 'main', opts: { subscriber?: boolean } = {}): Promise<Redis> {
+export async function connectRedis(url: string, logger: Logger, name = 'main', opts: { subscriber?: boolean } = {}): Promise<Redis> {
   const redis = new Redis(url, {
     lazyConnect: true,
     // A subscriber queues its SUBSCRIBEs until it is connected again (and then re-subscribes).

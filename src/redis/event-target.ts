@@ -1,5 +1,5 @@
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
-import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from '../core/logger';
 import type { Redis } from 'ioredis';
 
 type RedisEventTarget = ReturnType<typeof createRedisEventTarget>;
@@ -11,7 +11,7 @@ type RedisEventTarget = ReturnType<typeof createRedisEventTarget>;
  * down) are logged here rather than left as unhandled rejections, and the subscriber
  * connection re-subscribes by itself when Redis returns.
  */
-export function redisEventTarget(opts: { publisher: Redis; subscriber: Redis; prefix: string; logger: FastifyBaseLogger }): RedisEventTarget {
+export function redisEventTarget(opts: { publisher: Redis; subscriber: Redis; prefix: string; logger: Logger }): RedisEventTarget {
   const { publisher, subscriber, prefix, logger } = opts;
   const failed = (what: string) => (err: Error) => logger.warn({ component: 'redis', err: { message: err.message } }, `Redis ${what} failed`);
   const publishClient = {

@@ -1,16 +1,17 @@
 import type { MikroORM } from '@mikro-orm/core';
-import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from '../core/logger';
 import type { Redis } from 'ioredis';
 import { connectRedis, isRedisReachable } from './connection';
 import { redisEventTarget } from './event-target';
-import { RedisReplyRelay } from '../replies/state/redis-reply-state';
 import { RedisRevocations } from '../accounts/redis-revocations';
 
-/** Everything instances share through Redis (REDIS_URL), built once at start. */
+/**
+ * The Redis connections every instance shares (REDIS_URL), built once at start: the command
+ * connection for the stores, the event transport for every PubSub, and revoked tokens.
+ */
 export interface SharedState {
   redis: Redis;
   eventTarget: ReturnType<typeof redisEventTarget>;
-  relay: RedisReplyRelay;
   revocations: RedisRevocations;
   prefix: string;
   /** Both connections answer. */
@@ -18,7 +19,7 @@ export interface SharedState {
   close(): void;
 }
 
-export async function connectSharedState(opts: { url: string; prefix: string; orm: MikroORM; logger: FastifyBaseLogger; replyRetainMs: number }): Promise<SharedState> {
+export async function connectSharedState(opts: { url: string; prefix: string; orm: MikroORM; logger: Logger }): Promise<SharedState> {
   const { url, prefix, orm, logger } = opts;
   const redis = await connectRedis(url, logger, 'main');
   // Pub/sub needs a connection of its own: a subscribed connection can do nothing else.
@@ -31,7 +32,6 @@ export async function connectSharedState(opts: { url: string; prefix: string; or
   return {
     redis,
     eventTarget: redisEventTarget({ publisher: redis, subscriber, prefix, logger }),
-    relay: new RedisReplyRelay(redis, prefix, opts.replyRetainMs, logger),
     revocations,
     prefix,
     reachable: async () => (await isRedisReachable(redis)) && subscriber.status === 'ready',

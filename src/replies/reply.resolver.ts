@@ -3,7 +3,7 @@ import type { AppContext } from '../context';
 import { Message } from '../db/entities/message.entity';
 import { UnauthenticatedError } from '../core/errors';
 import { ReplyEvent, SendMessageInput, SendMessagePayload } from './reply.types';
-import type { ReplyEventPayload } from './reply-hub';
+import type { ReplyEvent as ReplyEventPayload } from './reply-event';
 
 type SubscribeData<A> = SubscribeResolverData<unknown, A, AppContext>;
 

@@ -1,27 +1,21 @@
 import { type EntityManager, UniqueConstraintViolationException } from '@mikro-orm/core';
-import type { Viewer } from '../context';
+import { ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, UpstreamError } from '../core/errors';
 import { isId, newId } from '../core/ids';
+import type { Viewer } from '../core/viewer';
 import { Chat } from '../db/entities/chat.entity';
-import { MAX_MESSAGE_LENGTH, Message, MessageStatus, Role } from '../db/entities/message.entity';
+import { Message, MessageStatus } from '../db/entities/message.entity';
 import { User } from '../db/entities/user.entity';
-import { BadRequestError, ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, UpstreamError } from '../core/errors';
-import { CHAT_LIMITS, type MessageInput, previewOf, titleFrom } from '../chats/chat-input';
 import { limitKey, type RateLimits } from '../limits/rate-limits';
-import { isPriced, minimumCharge } from '../payments/billing';
-import type { ChatService } from '../chats/chat.service';
-import type { ChatTurn } from './providers/chat-provider';
 import { fitToContext } from '../models/context-window';
 import type { CatalogModel, ModelCatalog } from '../models/model-catalog';
-import { type LiveReply, messageView, type ReplyEventPayload, type ReplyHub } from './reply-hub';
+import { isPriced, minimumCharge } from '../models/pricing';
+import type { ChatTurn } from './providers/provider';
+import { type ReplyRecorder, toTurn } from './recording';
+import { type ReplyEvent, streamingMessage } from './reply-event';
+import type { ReplyRunner } from './reply-runner';
+import { checkSendInput, type CheckedSend, type SendMessageInput } from './send-input';
 
-export interface SendMessageInput {
-  content: string;
-  sessionId?: string | null;
-  modelId?: string | null;
-  messageHistory?: MessageInput[] | null;
-  clientMessageId?: string | null;
-  stream?: boolean | null;
-}
+export type { SendMessageInput };
 
 export interface SendResult {
   sessionId: string;
@@ -30,83 +24,71 @@ export interface SendResult {
   metadata: { modelType: string; responseLength: number; tokensUsed: number };
 }
 
-/** Earlier turns of a stored chat sent as context (before trimming to the model's window). */
-const HISTORY_TURNS = 100;
+export interface ReplyServiceDeps {
+  runner: ReplyRunner;
+  recorder: ReplyRecorder;
+  catalog: ModelCatalog;
+  rateLimits: RateLimits;
+  maxConcurrentStreams: number;
+}
 
-const ROLE_TO_PROVIDER = { [Role.USER]: 'user', [Role.ASSISTANT]: 'assistant', [Role.SYSTEM]: 'system' } as const;
-
-/** Sending messages to an AI model and following its replies. */
+/** Sending messages to an AI model, and following, stopping and awaiting its replies. */
 export class ReplyService {
   constructor(
     private readonly em: EntityManager,
-    private readonly hub: ReplyHub,
-    private readonly catalog: ModelCatalog,
-    private readonly chats: ChatService,
-    private readonly rateLimits: RateLimits,
-    private readonly maxConcurrentStreams: number,
+    private readonly deps: ReplyServiceDeps,
   ) {}
+
+  private get state() {
+    return this.deps.runner.state;
+  }
 
   /**
    * Stores the user's message and a STREAMING reply, and starts the reply. `stream: false`
    * waits for it (UPSTREAM_ERROR when it fails); `stream: true` returns at once. A repeated
-   * `clientMessageId` returns the first request's messages without calling the provider.
-   * Errors: BAD_REQUEST (content, model, history), NOT_FOUND (sessionId), RATE_LIMITED.
+   * `clientMessageId` returns the first request's reply without calling the provider.
+   * Errors: BAD_REQUEST (content, model, history), NOT_FOUND (sessionId), FORBIDDEN
+   * (balance), RATE_LIMITED (concurrent replies, AI calls).
    */
   async send(viewer: Viewer, input: SendMessageInput): Promise<SendResult> {
-    const content = input.content;
-    if (!content.trim()) throw new BadRequestError('content must not be empty', { field: 'content', reason: 'EMPTY' });
-    if (content.length > MAX_MESSAGE_LENGTH) throw new BadRequestError(`content is at most ${MAX_MESSAGE_LENGTH} characters`, { field: 'content', reason: 'TOO_LONG' });
-    const model = input.modelId ? this.catalog.find(input.modelId) : this.catalog.default;
-    if (!model) throw new BadRequestError(`Unknown model ${input.modelId}`, { field: 'modelId', reason: 'UNKNOWN_MODEL' });
-    const history = input.messageHistory ?? null;
-    if (history && history.length > CHAT_LIMITS.messagesPerSave) throw new BadRequestError(`messageHistory holds at most ${CHAT_LIMITS.messagesPerSave} messages`, { field: 'messageHistory', reason: 'TOO_MANY' });
-    history?.forEach((m, i) => {
-      if (m.content.length > MAX_MESSAGE_LENGTH) throw new BadRequestError(`a message is at most ${MAX_MESSAGE_LENGTH} characters`, { field: `messageHistory.${i}.content`, reason: 'TOO_LONG' });
-    });
-    const key = input.clientMessageId ?? null;
-    if (key !== null && (key.length < 1 || key.length > 64)) throw new BadRequestError('clientMessageId is 1 to 64 characters', { field: 'clientMessageId', reason: 'LENGTH' });
-    const wait = !input.stream;
-
+    const send = checkSendInput(input, this.deps.catalog);
     const user = await this.em.findOne(User, viewer.userId);
     if (!user) throw new UnauthenticatedError('Account not found');
-    if (!user.settings.saveHistory) return this.sendEphemeral(viewer, user, model, content, history, key, input.sessionId ?? null, wait);
+    if (!user.settings.saveHistory) return this.sendUnstored(user, send);
 
-    if (key) {
-      const earlier = await this.em.findOne(Message, { userId: viewer.userId, clientMessageId: key });
-      if (earlier) return this.resultFor(earlier, wait);
+    if (send.key) {
+      const earlier = await this.em.findOne(Message, { userId: user.id, clientMessageId: send.key });
+      if (earlier) return this.answerRetry(earlier, send.wait);
     }
     const replyId = newId();
-    await this.admit(viewer, user, model, content, replyId);
-
-    let stored: { chat: Chat; reply: Message; turns: ChatTurn[] };
+    await this.admit(user, send, replyId);
+    let opened;
     try {
-      stored = await this.storeExchange(viewer, content, key, input.sessionId ?? null, model, replyId);
+      opened = await this.deps.recorder.open(this.em, { ownerId: user.id, content: send.content, clientMessageId: send.key, sessionId: send.sessionId, model: send.model, replyId });
     } catch (err) {
-      await this.hub.release(viewer.userId, replyId);
+      await this.state.release(user.id, replyId);
       // The same clientMessageId racing on another request: answer with what that one made.
-      if (key && err instanceof UniqueConstraintViolationException) {
-        const earlier = await this.em.fork().findOne(Message, { userId: viewer.userId, clientMessageId: key });
-        if (earlier) return this.resultFor(earlier, wait);
+      if (send.key && err instanceof UniqueConstraintViolationException) {
+        const earlier = await this.em.fork().findOne(Message, { userId: user.id, clientMessageId: send.key });
+        if (earlier) return this.answerRetry(earlier, send.wait);
       }
       throw err;
     }
-    const turns = fitToContext(history ? [...history.map(toTurn), { role: 'user', content }] : stored.turns, model.contextWindow);
-    const live = this.hub.start({ messageId: stored.reply.id, sessionId: stored.chat.id, ownerId: viewer.userId, model, turns, persist: true, createdAt: stored.reply.createdAt });
-    return this.resultFromLive(live, model, stored.reply, wait);
+    const turns = send.history ? this.clientTurns(send) : opened.turns;
+    this.deps.runner.start({ messageId: replyId, sessionId: opened.chat.id, ownerId: user.id, model: send.model, turns: fitToContext(turns, send.model.contextWindow), persist: true, createdAt: opened.reply.createdAt });
+    return this.answer({ messageId: replyId, sessionId: opened.chat.id, stored: opened.reply }, send.model, send.wait);
   }
 
   /** Stops a reply of the viewer's (on whichever instance runs it), keeping what was generated (STOPPED). NOT_FOUND otherwise. */
   async stop(viewer: Viewer, messageId: string): Promise<Message> {
-    const running = await this.hub.ownerOf(messageId);
+    const running = await this.state.meta(messageId);
     if (running) {
       if (running.ownerId !== viewer.userId) throw new NotFoundError('Message');
-      this.hub.requestStop(messageId);
-      const final = await this.hub.final(messageId);
-      if (final) return final;
+      this.deps.runner.stop(messageId);
+      const done = await this.deps.runner.done(messageId);
+      if (done?.message) return done.message;
     }
-    const stored = isId(messageId) ? await this.em.findOne(Message, { id: messageId, userId: viewer.userId }) : null;
-    if (!stored) throw new NotFoundError('Message');
-    return stored;
+    return this.storedReply(viewer, messageId);
   }
 
   /**
@@ -114,155 +96,102 @@ export class ReplyService {
    * instance runs it. A reply that already finished yields one done event (seq 0) with the
    * stored message. NOT_FOUND for others'.
    */
-  async replyEvents(viewer: Viewer, messageId: string, afterSeq = 0): Promise<AsyncIterable<ReplyEventPayload>> {
-    const running = await this.hub.ownerOf(messageId);
+  async replyEvents(viewer: Viewer, messageId: string, afterSeq = 0): Promise<AsyncIterable<ReplyEvent>> {
+    const running = await this.state.meta(messageId);
     if (running) {
       if (running.ownerId !== viewer.userId) throw new NotFoundError('Message');
-      return this.hub.follow(messageId, afterSeq);
+      return this.deps.runner.follow(messageId, afterSeq);
     }
-    const stored = isId(messageId) ? await this.em.findOne(Message, { id: messageId, userId: viewer.userId }) : null;
-    if (!stored) throw new NotFoundError('Message');
-    const done: ReplyEventPayload = { messageId, sessionId: stored.chat.id, seq: 0, delta: '', done: true, message: stored };
+    const stored = await this.storedReply(viewer, messageId);
+    const done: ReplyEvent = { messageId, sessionId: stored.chat.id, seq: 0, delta: '', done: true, message: stored };
     return (async function* () {
       yield done;
     })();
   }
 
-  /** Every reply event in one of the viewer's chats. */
-  async chatEvents(viewer: Viewer, sessionId: string): Promise<AsyncIterable<ReplyEventPayload>> {
+  /** Every reply event in one of the viewer's chats (stored, or with an unstored reply here). */
+  async chatEvents(viewer: Viewer, sessionId: string): Promise<AsyncIterable<ReplyEvent>> {
     const stored = isId(sessionId) ? await this.em.count(Chat, { id: sessionId, user: viewer.userId }) : 0;
-    if (!stored && !this.hub.ownsSession(viewer.userId, sessionId)) throw new NotFoundError('Chat');
-    return this.hub.pubsub.subscribe('chat', sessionId);
+    if (!stored && !this.state.knowsSession(viewer.userId, sessionId)) throw new NotFoundError('Chat');
+    return this.state.topics.subscribe('chat', sessionId);
   }
 
   /**
    * Whether a new reply may start: the balance covers a priced model's minimum, then the
-   * concurrent-reply cap, then the AI call limit. A retry of an earlier request (same
-   * clientMessageId) is answered before this and costs nothing.
+   * concurrent-reply cap (takes a slot), then the AI call limit. A retry of an earlier
+   * request (same clientMessageId) is answered before this and costs nothing.
    */
-  private async admit(viewer: Viewer, user: User, model: CatalogModel, content: string, replyId: string): Promise<void> {
-    if (isPriced(model) && user.balance < minimumCharge(model, content)) {
-      throw new ForbiddenError(`Your balance does not cover ${model.name}; top up or pick a free model`, { field: 'modelId', reason: 'INSUFFICIENT_BALANCE' });
+  private async admit(user: User, send: CheckedSend, replyId: string): Promise<void> {
+    if (isPriced(send.model) && user.balance < minimumCharge(send.model, send.content)) {
+      throw new ForbiddenError(`Your balance does not cover ${send.model.name}; top up or pick a free model`, { field: 'modelId', reason: 'INSUFFICIENT_BALANCE' });
     }
-    if (!(await this.hub.reserve(viewer.userId, replyId, this.maxConcurrentStreams))) {
-      throw new RateLimitedError(1, `At most ${this.maxConcurrentStreams} replies at once; wait for one to finish`);
-    }
+    const max = this.deps.maxConcurrentStreams;
+    if (!(await this.state.reserve(user.id, replyId, max))) throw new RateLimitedError(1, `At most ${max} replies at once; wait for one to finish`);
     try {
-      await this.rateLimits.consume('ai', limitKey({ userId: viewer.userId }));
+      await this.deps.rateLimits.consume('ai', limitKey({ userId: user.id }));
     } catch (err) {
-      await this.hub.release(viewer.userId, replyId);
+      await this.state.release(user.id, replyId);
       throw err;
     }
   }
 
-  /** One transaction: the chat (new or the viewer's), the user message and the STREAMING reply. */
-  private async storeExchange(viewer: Viewer, content: string, key: string | null, sessionId: string | null, model: CatalogModel, replyId: string) {
-    return this.em.transactional(async (em) => {
-      let chat: Chat;
-      if (sessionId) {
-        const found = isId(sessionId) ? await em.findOne(Chat, { id: sessionId, user: viewer.userId }, { refresh: true }) : null;
-        if (!found) throw new NotFoundError('Chat');
-        chat = found;
-        // Takes the row lock (MySQL) before reading the count, so concurrent sends to one chat queue.
-        await em.nativeUpdate(Chat, { id: chat.id }, { updatedAt: chat.updatedAt });
-        await em.refresh(chat);
-        this.chats.touch(em, chat);
-      } else {
-        chat = em.create(Chat, { user: em.getReference(User, viewer.userId), title: titleFrom([{ role: Role.USER, content }]) });
-      }
-      const earlier = sessionId ? await em.find(Message, { chat: chat.id }, { orderBy: { position: 'desc' }, limit: HISTORY_TURNS }) : [];
-      const position = chat.messageCount;
-      const now = new Date();
-      em.create(Message, { chat, userId: viewer.userId, position, role: Role.USER, content, clientMessageId: key, createdAt: now });
-      const reply = em.create(Message, { id: replyId, chat, userId: viewer.userId, position: position + 1, role: Role.ASSISTANT, content: '', status: MessageStatus.STREAMING, model: model.id, createdAt: now });
-      chat.messageCount = position + 2;
-      chat.preview = previewOf(content);
-      await em.flush();
-      const turns: ChatTurn[] = [
-        ...earlier
-          .reverse()
-          .filter((m) => m.content && m.status !== MessageStatus.STREAMING)
-          .map((m) => ({ role: ROLE_TO_PROVIDER[m.role], content: m.content })),
-        { role: 'user', content },
-      ];
-      return { chat, reply, turns };
-    });
-  }
-
-  private async sendEphemeral(viewer: Viewer, user: User, model: CatalogModel, content: string, history: MessageInput[] | null, key: string | null, sessionId: string | null, wait: boolean): Promise<SendResult> {
-    if (sessionId && !(isId(sessionId) && (await this.em.count(Chat, { id: sessionId, user: viewer.userId })))) throw new NotFoundError('Chat');
-    const earlier = key ? await this.hub.idempotentReply(viewer.userId, key) : null;
-    if (earlier) return this.resultForRunning(earlier, model, undefined, wait);
+  /** saveHistory off: nothing is stored; the client key is held in the reply state instead. */
+  private async sendUnstored(user: User, send: CheckedSend): Promise<SendResult> {
+    if (send.sessionId && !(isId(send.sessionId) && (await this.em.count(Chat, { id: send.sessionId, user: user.id })))) throw new NotFoundError('Chat');
+    const earlier = send.key ? await this.state.idempotentReply(user.id, send.key) : null;
+    if (earlier) return this.answerRunning(earlier, send.model, send.wait);
     const messageId = newId();
-    await this.admit(viewer, user, model, content, messageId);
-    const raced = key ? await this.hub.claimIdempotent(viewer.userId, key, messageId) : null;
+    await this.admit(user, send, messageId);
+    const raced = send.key ? await this.state.claimIdempotent(user.id, send.key, messageId) : null;
     if (raced) {
-      await this.hub.release(viewer.userId, messageId);
-      return this.resultForRunning(raced, model, undefined, wait);
+      await this.state.release(user.id, messageId);
+      return this.answerRunning(raced, send.model, send.wait);
     }
-    const turns = fitToContext([...(history ?? []).map(toTurn), { role: 'user', content }], model.contextWindow);
-    const live = this.hub.start({ messageId, sessionId: sessionId ?? newId(), ownerId: viewer.userId, model, turns, persist: false, createdAt: new Date() });
-    return this.resultFromLive(live, model, undefined, wait);
+    const sessionId = send.sessionId ?? newId();
+    this.deps.runner.start({ messageId, sessionId, ownerId: user.id, model: send.model, turns: fitToContext(this.clientTurns(send), send.model.contextWindow), persist: false, createdAt: new Date() });
+    return this.answer({ messageId, sessionId }, send.model, send.wait);
   }
 
-  /** The answer for an earlier request with the same clientMessageId. */
-  private async resultFor(userMessage: Message, wait: boolean): Promise<SendResult> {
+  private clientTurns(send: CheckedSend): ChatTurn[] {
+    return [...(send.history ?? []).map(toTurn), { role: 'user', content: send.content }];
+  }
+
+  /** The answer to a retry of a stored send: its reply, running or finished. */
+  private async answerRetry(userMessage: Message, wait: boolean): Promise<SendResult> {
     const reply = await this.em.findOneOrFail(Message, { chat: userMessage.chat.id, position: userMessage.position + 1 });
-    const model = (reply.model && this.catalog.find(reply.model)) || this.catalog.default;
-    if (reply.status === MessageStatus.STREAMING && (await this.hub.ownerOf(reply.id))) return this.resultForRunning(reply.id, model, reply, wait);
+    const model = (reply.model && this.deps.catalog.find(reply.model)) || this.deps.catalog.default;
+    if (reply.status === MessageStatus.STREAMING && (await this.state.meta(reply.id))) return this.answer({ messageId: reply.id, sessionId: reply.chat.id, stored: reply }, model, wait);
     return payload(reply.chat.id, reply, model);
   }
 
-  /** A reply started by an earlier request, on this instance or another. */
-  private async resultForRunning(messageId: string, model: CatalogModel, stored: Message | undefined, wait: boolean): Promise<SendResult> {
-    const live = this.hub.get(messageId);
-    if (live) return this.resultFromLive(live, model, stored, wait);
-    const meta = await this.hub.ownerOf(messageId);
-    const sessionId = meta?.sessionId ?? stored?.chat.id ?? '';
+  /** The answer to a retry of an unstored send, whose reply may run on another instance. */
+  private async answerRunning(messageId: string, model: CatalogModel, wait: boolean): Promise<SendResult> {
+    const meta = await this.state.meta(messageId);
+    return this.answer({ messageId, sessionId: meta?.sessionId ?? '' }, model, wait);
+  }
+
+  /**
+   * A started reply as sendMessage answers it: the whole reply when waiting (UPSTREAM_ERROR
+   * if it failed), else what was generated so far, STREAMING.
+   */
+  private async answer(reply: { messageId: string; sessionId: string; stored?: Message }, model: CatalogModel, wait: boolean): Promise<SendResult> {
     if (wait) {
-      const final = await this.hub.final(messageId);
-      if (!final || final.status === MessageStatus.FAILED) throw new UpstreamError('The AI reply failed', { reason: 'REPLY_FAILED' });
-      return payload(sessionId, final, model);
+      const done = await this.deps.runner.done(reply.messageId);
+      if (!done?.message || done.message.status === MessageStatus.FAILED) throw new UpstreamError(done?.error?.message ?? 'The AI reply failed', { reason: 'REPLY_FAILED' });
+      return payload(reply.sessionId, done.message, model);
     }
-    const current = messageView({
-      id: messageId,
-      sessionId: stored ? sessionId : null,
-      role: Role.ASSISTANT,
-      content: await this.hub.contentSoFar(messageId),
-      status: MessageStatus.STREAMING,
-      model: model.id,
-      usage: null,
-      createdAt: stored?.createdAt ?? new Date(),
-    });
-    return payload(sessionId, current, model);
+    const progress = await this.deps.runner.progress(reply.messageId);
+    const current =
+      progress.done?.message ??
+      streamingMessage({ id: reply.messageId, sessionId: reply.stored ? reply.sessionId : null, model: model.id, createdAt: reply.stored?.createdAt ?? new Date() }, progress.content);
+    return payload(reply.sessionId, current, model);
   }
 
-  private async resultFromLive(live: LiveReply, model: CatalogModel, stored: Message | undefined, wait: boolean): Promise<SendResult> {
-    if (!wait) {
-      const current =
-        live.done?.message ??
-        messageView({
-          id: live.messageId,
-          sessionId: stored ? live.sessionId : null,
-          role: Role.ASSISTANT,
-          content: live.events.map((e) => e.delta).join(''),
-          status: MessageStatus.STREAMING,
-          model: model.id,
-          usage: null,
-          createdAt: stored?.createdAt ?? new Date(),
-        });
-      return payload(live.sessionId, current, model);
-    }
-    const final = await live.finished;
-    if (final.status === MessageStatus.FAILED) {
-      throw new UpstreamError(live.done?.error?.message ?? 'The AI reply failed', { reason: 'REPLY_FAILED' });
-    }
-    return payload(live.sessionId, final, model);
+  private async storedReply(viewer: Viewer, messageId: string): Promise<Message> {
+    const stored = isId(messageId) ? await this.em.findOne(Message, { id: messageId, userId: viewer.userId }) : null;
+    if (!stored) throw new NotFoundError('Message');
+    return stored;
   }
-}
-
-function toTurn(m: MessageInput): ChatTurn {
-  return { role: ROLE_TO_PROVIDER[m.role], content: m.content };
 }
 
 function payload(sessionId: string, reply: Message, model: CatalogModel): SendResult {

@@ -1,8 +1,11 @@
 import type { WebsocketHandler } from '@fastify/websocket';
 import { type ExecutionArgs, type GraphQLSchema, GraphQLError, type ValidationRule } from 'graphql';
 import { makeHandler, type Extra } from 'graphql-ws/use/@fastify/websocket';
-import type { AppContext, ContextInput } from '../context';
-import { BadRequestError } from '../core/errors';
+import { type AppContext, type ContextInput, createContext } from '../context';
+import type { AppDeps } from '../deps';
+import { AppError, BadRequestError } from '../core/errors';
+import { limitKey } from '../limits/rate-limits';
+import { watchCredential } from './credential-watch';
 import { formatError } from '../graphql/format-error';
 import { parseAndValidate } from '../graphql/limits';
 
@@ -19,6 +22,9 @@ export interface GraphqlWsOptions {
 /** Operations one socket may have running at once (each subscription holds server resources). */
 export const MAX_OPERATIONS_PER_SOCKET = 25;
 
+/** graphql-ws's close code for a refused credential ("Forbidden"). */
+export const WS_CREDENTIAL_REFUSED = 4403;
+
 type ConnectionState = {
   input?: Omit<ContextInput, 'requestId'>;
 };
@@ -26,7 +32,7 @@ type ConnectionState = {
 const toFormatted = (errors: readonly GraphQLError[]) => errors.map((e) => formatError(e.toJSON(), e));
 
 /** graphql-ws on `/graphql`: same schema, limits, context and error shapes as HTTP. */
-export function createGraphqlWsHandler(opts: GraphqlWsOptions): WebsocketHandler {
+function createGraphqlWsHandler(opts: GraphqlWsOptions): WebsocketHandler {
   let nextOperation = 0;
   return makeHandler<Record<string, unknown>, ConnectionState>({
     schema: opts.schema,
@@ -65,5 +71,41 @@ export function createGraphqlWsHandler(opts: GraphqlWsOptions): WebsocketHandler
       if (!result.errors?.length) return result;
       return { ...result, errors: toFormatted(result.errors as GraphQLError[]) };
     },
+  });
+}
+
+/**
+ * graphql-ws for the app: `connection_init` carries `authorization` or `apiKey`; the socket
+ * closes (4403) when its credential is revoked or expires; each operation re-checks the
+ * credential (it may have been revoked on another instance) and counts as one request.
+ */
+export function graphqlWsHandler(deps: AppDeps, schema: GraphQLSchema, validationRules: readonly ValidationRule[]): WebsocketHandler {
+  return createGraphqlWsHandler({
+    schema,
+    validationRules,
+    connect: async (payload, extra) => {
+      const authorization = typeof payload?.authorization === 'string' ? payload.authorization : undefined;
+      const apiKey = typeof payload?.apiKey === 'string' ? payload.apiKey : undefined;
+      const who = await deps.authenticator.identify({ authorization, apiKey });
+      if (who.authError) throw who.authError;
+      if (who.viewer) {
+        const socket = extra.socket;
+        const unwatch = watchCredential(deps.authenticator.sessions, who.viewer, (reason) => socket.close(WS_CREDENTIAL_REFUSED, reason));
+        socket.once('close', unwatch);
+      }
+      return { viewer: who.viewer, ip: extra.request.ip };
+    },
+    beforeOperation: async (input, socket) => {
+      if (input.viewer) {
+        try {
+          await deps.authenticator.recheck(input.viewer);
+        } catch (err) {
+          socket.close(WS_CREDENTIAL_REFUSED, err instanceof AppError ? err.message : 'Unauthenticated');
+          throw err;
+        }
+      }
+      await deps.rateLimits.consume('request', limitKey({ userId: input.viewer?.userId, ip: input.ip }));
+    },
+    createContext: (input) => createContext(deps, input),
   });
 }

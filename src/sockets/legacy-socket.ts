@@ -6,87 +6,13 @@ import type { AppDeps } from '../deps';
 import { AppError, BadRequestError, UnauthenticatedError } from '../core/errors';
 import { classifyError } from '../graphql/format-error';
 import { limitKey } from '../limits/rate-limits';
-import { credentialKey } from '../accounts/live-sessions';
-import { runAt } from '../core/run-at';
-import type { ReplyEventPayload } from '../replies/reply-hub';
-import type { SendMessageInput } from '../replies/reply.service';
+import { type Data, type Frame, isObject, messageInput, parseFrame, replyFrame, str } from './legacy-frames';
+import { watchCredential } from './credential-watch';
 
 /** The legacy protocol's close code for a missing, refused, revoked or expired credential. */
 export const LEGACY_UNAUTHORIZED = 4401;
-/** How long a client may take to authenticate after connecting. */
-const AUTH_TIMEOUT_MS = 10_000;
 /** A WebSocket close reason is at most 123 bytes; ws throws on longer ones. */
 const MAX_CLOSE_REASON_BYTES = 123;
-
-type Data = Record<string, unknown>;
-
-/** An incoming frame before validation: `type`, `data`, and the seed's top-level `token`. */
-interface Frame {
-  type?: unknown;
-  token?: unknown;
-  apiKey?: unknown;
-  data?: unknown;
-}
-
-const isObject = (v: unknown): v is Data => typeof v === 'object' && v !== null && !Array.isArray(v);
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-
-function textOf(raw: RawData): string {
-  if (Buffer.isBuffer(raw)) return raw.toString('utf8');
-  return (Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw)).toString('utf8');
-}
-
-/** The frame, or undefined when it is not a JSON object. */
-function parseFrame(raw: RawData): Frame | undefined {
-  try {
-    const parsed: unknown = JSON.parse(textOf(raw));
-    return isObject(parsed) ? parsed : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-
-/** An optional string field of a message frame: absent/null, or a string (else BAD_REQUEST). */
-function optionalString(data: Data, field: string): string | undefined {
-  const value = data[field];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw new BadRequestError(`${field} must be a string`, { field, reason: 'INVALID' });
-  return value;
-}
-
-/**
- * A `message` frame's data as sendMessage input (streaming; `chatId` is the session). The
- * service checks the content itself (EMPTY, TOO_LONG); only the JSON shapes are checked here.
- */
-function messageInput(data: unknown): SendMessageInput {
-  if (!isObject(data)) throw new BadRequestError('A message frame carries data: {content, chatId?}', { field: 'data', reason: 'REQUIRED' });
-  if (typeof data.content !== 'string') throw new BadRequestError('content must be a string', { field: 'content', reason: 'REQUIRED' });
-  const role = optionalString(data, 'role');
-  // Only the user speaks here; an assistant or system message would forge the AI's side.
-  if (role !== undefined && role.toLowerCase() !== 'user') throw new BadRequestError('role must be "user"', { field: 'role', reason: 'UNSUPPORTED' });
-  return {
-    content: data.content,
-    sessionId: optionalString(data, 'chatId'),
-    modelId: optionalString(data, 'modelId'),
-    clientMessageId: optionalString(data, 'clientMessageId'),
-    stream: true,
-  };
-}
-
-/** One reply event as the seed's `message` frame data; the done one adds content, status and usage. */
-function replyFrame(e: ReplyEventPayload): Data {
-  const frame: Data = { chatId: e.sessionId, messageId: e.messageId, seq: e.seq, delta: e.delta, done: e.done };
-  if (e.done && e.message) {
-    const m = e.message;
-    frame.content = m.content;
-    frame.status = m.status;
-    // snake_case like seed 000 and /v1/ai/message; zeros when nothing was counted.
-    frame.usage = { prompt_tokens: m.promptTokens ?? 0, completion_tokens: m.completionTokens ?? 0, total_tokens: m.totalTokens ?? 0 };
-  }
-  if (e.error) frame.error = e.error;
-  return frame;
-}
 
 /**
  * One `/v1/ws` connection (contract §3): JSON frames `{type, data, timestamp}` for clients
@@ -107,7 +33,7 @@ class LegacySession {
     private readonly req: FastifyRequest,
     private readonly deps: AppDeps,
   ) {
-    this.authTimer = setTimeout(() => this.refuse('No auth frame in time'), AUTH_TIMEOUT_MS);
+    this.authTimer = setTimeout(() => this.refuse('No auth frame in time'), deps.config.timings.sockets.legacyAuthTimeoutMs);
     // Frames are handled in order, so a message sent right after `auth` (before its answer)
     // finds the viewer and messages to one chat are stored in the order sent. Replies stream
     // on their own and do not hold up the frames after them.
@@ -182,12 +108,7 @@ class LegacySession {
   /** Like graphql-ws sockets: closed at once on logout or key revocation, and when the JWT expires. */
   private watch(viewer: Viewer): void {
     this.unwatch();
-    const unregister = this.deps.authenticator.sessions.register(credentialKey(viewer.credential), (reason) => this.refuse(reason));
-    const cancelExpiry = viewer.credential.kind === 'jwt' ? runAt(viewer.credential.expiresAt, () => this.refuse('Token expired')) : () => undefined;
-    this.unwatch = () => {
-      unregister();
-      cancelExpiry();
-    };
+    this.unwatch = watchCredential(this.deps.authenticator.sessions, viewer, (reason) => this.refuse(reason));
   }
 
   /** Runs sendMessage (streaming) in its own context, then forwards the reply in the background. */

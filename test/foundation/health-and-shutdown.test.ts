@@ -78,10 +78,10 @@ describe('replies running at shutdown', () => {
       const user = await login(t);
       ai.nextReplies.push('x'.repeat(400));
       const sent = (await t.gql<any>(SEND, { input: { content: 'long one', stream: true } }, user)).body.data.sendMessage;
-      const live = t.app.deps.replyHub.get(sent.messageId)!;
+      const done = t.app.deps.replies.done(sent.messageId);
       expect(await t.app.shutdown('SIGTERM')).toBe(0);
-      // The final write happened before the database closed: the hub's own view of it is final.
-      const final = await live.finished;
+      // The final write happened before the database closed: the done event carries the final message.
+      const final = (await done)!.message!;
       expect(final.status).toBe('STOPPED');
       expect(final.content.length).toBeGreaterThan(0);
       expect(final.content.length).toBeLessThan(400);

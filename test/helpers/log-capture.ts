@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { loggerOptions } from '../../src/http/server';
+import { loggerOptions } from '../../src/http/logging';
 import type { AppConfig } from '../../src/config';
 
 /** A real pino logger (with the app's redaction) whose lines the test can read. */

@@ -60,7 +60,9 @@ export function testRedisEnv(prefix = `test:${randomUUID()}:`): Record<string, s
  * Starts the real app on a random port with a fresh database (SQLite, or MySQL when
  * TEST_DATABASE_URL is set). `env` adds settings; `overrides` substitutes dependencies.
  */
-export async function startTestApp(opts: { env?: Record<string, string>; overrides?: Partial<AppDeps>; onQuery?: (sql: string) => void } = {}): Promise<TestApp> {
+export async function startTestApp(
+  opts: { env?: Record<string, string>; overrides?: Partial<AppDeps>; onQuery?: (sql: string) => void; timings?: (timings: AppConfig['timings']) => void } = {},
+): Promise<TestApp> {
   const config = parseConfig({
     NODE_ENV: 'test',
     PORT: '0',
@@ -76,6 +78,8 @@ export async function startTestApp(opts: { env?: Record<string, string>; overrid
     ...testRedisEnv(),
     ...opts.env,
   });
+  // Timings have no environment variables; a test shortens them here.
+  opts.timings?.(config.timings);
   const app = await createApp(config, { logger: pino({ level: 'silent' }), ...opts.overrides }, { onQuery: opts.onQuery });
   const url = await app.listen();
   const wsUrl = `${url.replace(/^http/, 'ws')}/graphql`;

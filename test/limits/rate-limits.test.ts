@@ -166,7 +166,7 @@ describe('rate limits', () => {
         // Refused sends stored nothing: two exchanges of two messages.
         expect(Number((await rows(t, 'select count(*) as n from messages where user_id = ?', [user.userId]))[0].n)).toBe(4);
         ai.delayMs = 0;
-        for (const r of started) await t.app.deps.replyHub.final(r.body.data.sendMessage.messageId);
+        for (const r of started) await t.app.deps.replies.done(r.body.data.sendMessage.messageId);
         const after = await t.gql<any>(SEND, { input: { content: 'again', stream: true } }, user);
         expect(after.body.data.sendMessage.reply.status).toBe('STREAMING');
       } finally {

@@ -96,7 +96,7 @@ describe('safe retries with clientMessageId', () => {
     const again = (await send(t, token, { content: 'streaming retry', clientMessageId: 's-1', stream: true })).body.data.sendMessage;
     expect(again.messageId).toBe(first.messageId);
     expect(again.sessionId).toBe(first.sessionId);
-    await t.app.deps.replyHub.get(first.messageId)!.finished;
+    await t.app.deps.replies.done(first.messageId);
     ai.delayMs = 0;
   });
 

@@ -1,7 +1,7 @@
 import { login, rows } from '../helpers/accounts';
 import { REPLY_STREAM, send, startAppWithFakeAi } from '../helpers/replies';
 import { openGraphqlWs } from '../helpers/raw-ws';
-import { collect, type TestApp } from '../helpers/test-app';
+import { collect, startTestApp, type TestApp } from '../helpers/test-app';
 import type { FakeOpenAI } from '../fakes/openai';
 
 const CHAT_EVENTS = 'subscription($sessionId: ID!) { chatEvents(sessionId: $sessionId) { messageId seq delta done message { content } } }';
@@ -63,15 +63,19 @@ describe('following, resuming and stopping replies', () => {
   });
 
   it('a reply finished long ago yields exactly one done event from storage', async () => {
-    const { token } = await login(t);
-    const out = (await send(t, token, { content: 'old one' })).body.data.sendMessage;
-    // As after the replay window has passed (here and, with Redis, in the shared record).
-    (t.app.deps.replyHub as any).live.delete(out.messageId);
-    await t.app.deps.redis?.del(`${t.config.redisPrefix}reply:${out.messageId}:meta`, `${t.config.redisPrefix}reply:${out.messageId}:events`);
-    const { results } = await collect<any>(t.ws({ authorization: `Bearer ${token}` }), REPLY_STREAM, { messageId: out.messageId });
-    expect(results.map((r) => r.data.replyStream)).toEqual([
-      { messageId: out.messageId, sessionId: out.sessionId, seq: 0, delta: '', done: true, message: { id: out.messageId, content: 'Echo: old one', status: 'COMPLETE', usage: { totalTokens: out.reply.usage.totalTokens } }, error: null },
-    ]);
+    // Replies stay replayable for a short while only here (in memory and, with Redis, in the shared record).
+    const short = await startTestApp({ env: { ...ai.env(), DEFAULT_MODEL: 'gpt-test' }, timings: (timings) => Object.assign(timings.replies, { retainMs: 30, localRetainWithRedisMs: 30 }) });
+    try {
+      const { token } = await login(short);
+      const out = (await send(short, token, { content: 'old one' })).body.data.sendMessage;
+      await waitFor(async () => (await short.app.deps.replies.state.meta(out.messageId)) === null);
+      const { results } = await collect<any>(short.ws({ authorization: `Bearer ${token}` }), REPLY_STREAM, { messageId: out.messageId });
+      expect(results.map((r) => r.data.replyStream)).toEqual([
+        { messageId: out.messageId, sessionId: out.sessionId, seq: 0, delta: '', done: true, message: { id: out.messageId, content: 'Echo: old one', status: 'COMPLETE', usage: { totalTokens: out.reply.usage.totalTokens } }, error: null },
+      ]);
+    } finally {
+      await short.close();
+    }
   });
 
   it('stopGeneration aborts the upstream request, keeps what was generated as STOPPED, and records usage', async () => {
@@ -79,7 +83,7 @@ describe('following, resuming and stopping replies', () => {
     ai.delayMs = 40;
     ai.nextReplies.push('x'.repeat(300));
     const out = (await send(t, token, { content: 'go on forever', stream: true })).body.data.sendMessage;
-    await waitFor(() => (t.app.deps.replyHub.get(out.messageId)?.events.length ?? 0) >= 2);
+    await waitFor(async () => (await t.app.deps.replies.state.events(out.messageId)).length >= 2);
     const res = await t.gql<any>('mutation($id: ID!) { stopGeneration(messageId: $id) { id status content usage { totalTokens } } }', { id: out.messageId }, { token });
     ai.delayMs = 0;
     const stopped = res.body.data.stopGeneration;
@@ -100,7 +104,7 @@ describe('following, resuming and stopping replies', () => {
     const socket = await openGraphqlWs(t.wsUrl, { authorization: `Bearer ${token}` });
     const out = (await send(t, token, { content: 'finish without me', stream: true })).body.data.sendMessage;
     socket.socket.close();
-    await t.app.deps.replyHub.get(out.messageId)!.finished;
+    await t.app.deps.replies.done(out.messageId);
     ai.delayMs = 0;
     const [row] = await rows(t, 'select status, content from messages where id = ?', [out.messageId]);
     expect(row).toEqual({ status: 'COMPLETE', content: 'Echo: finish without me' });
@@ -142,7 +146,7 @@ describe('following, resuming and stopping replies', () => {
     expect(watch.results[0].errors[0].extensions.code).toBe('NOT_FOUND');
     const stop = await t.gql('mutation($id: ID!) { stopGeneration(messageId: $id) { id } }', { id: out.messageId }, { token: other.token });
     expect(stop.body.errors?.[0].extensions.code).toBe('NOT_FOUND');
-    const finished = await t.app.deps.replyHub.get(out.messageId)!.finished;
+    const finished = (await t.app.deps.replies.done(out.messageId))!.message!;
     ai.delayMs = 0;
     expect(finished.status).toBe('COMPLETE');
     for (const id of ['malformed', '01aaaaaaaaaaaaaaaaaaaaaaaa']) {

@@ -1,8 +1,8 @@
-import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
-import type { ReplyEventPayload } from '../reply-hub';
-import type { ReplyMeta, ReplyRelay } from './reply-state';
+import type { Logger } from '../../core/logger';
 import { sharedStateUnavailable } from '../../redis/connection';
+import type { ReplyEvent, ReplyMeta } from '../reply-event';
+import { LocalRecords, type ReplyPubSub, type ReplyState } from './reply-state';
 
 /** Check-and-take in one step, so concurrent sends on any instances cannot both get the last slot. */
 const RESERVE = `
@@ -12,61 +12,48 @@ redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1`;
 
+export interface RedisReplyStateOptions {
+  redis: Redis;
+  prefix: string;
+  topics: ReplyPubSub;
+  logger: Logger;
+  /** How long a finished reply's record (and an unstored reply's client key) stays in Redis. */
+  retainMs: number;
+  /** How long this instance keeps its own finished replies in memory (Redis has them too). */
+  localRetainMs: number;
+  /** A slot older than this belongs to an instance that died (longer than any reply can run). */
+  slotMaxAgeMs: number;
+}
+
 /**
- * Replies shared through Redis: each reply's events in a Redis Stream (so `replyStream` with
- * `afterSeq` resumes on any instance), its owner in a small key, each user's running replies
- * in a sorted set scored by start time (a crashed instance's entries age out), all with TTLs.
- * Appends are written without waiting, on the same connection as the pub/sub publish that
+ * Reply state shared by every instance through Redis: each reply's events in a Redis Stream
+ * (so `replyStream` with `afterSeq` resumes on any instance), its owner in a small key, each
+ * user's running replies in a sorted set scored by start time (a crashed instance's entries
+ * age out), all with TTLs. Replies this instance runs are also kept in memory and read from
+ * there. Appends are written without waiting, on the same connection as the publish that
  * follows them, so a stream never lags the live events it backs.
  */
-export class RedisReplyRelay implements ReplyRelay {
-  constructor(
-    private readonly redis: Redis,
-    private readonly prefix: string,
-    private readonly retainMs: number,
-    private readonly logger: FastifyBaseLogger,
-  ) {}
+export class RedisReplyState implements ReplyState {
+  readonly topics: ReplyPubSub;
+  private readonly redis: Redis;
+  private readonly local: LocalRecords;
 
-  private key = (kind: string, id: string) => `${this.prefix}reply:${id}:${kind}`;
-  private idemKey = (ownerId: string, key: string) => `${this.prefix}idem:${ownerId}:${key}`;
-  private runningKey = (ownerId: string) => `${this.prefix}running:${ownerId}`;
-  private failed = (err: Error) => this.logger.warn({ component: 'redis', err: { message: err.message } }, 'recording a reply event in Redis failed');
-
-  async started(meta: ReplyMeta, startedAt: number): Promise<void> {
-    // The reply's slot was taken by reserve(); this refreshes its time.
-    await this.redis
-      .multi()
-      .set(this.key('meta', meta.messageId), JSON.stringify(meta), 'PX', this.retainMs * 3)
-      .zadd(this.runningKey(meta.ownerId), startedAt, meta.messageId)
-      .pexpire(this.runningKey(meta.ownerId), this.retainMs * 3)
-      .exec();
+  constructor(private readonly opts: RedisReplyStateOptions) {
+    this.redis = opts.redis;
+    this.topics = opts.topics;
+    this.local = new LocalRecords(opts.localRetainMs);
   }
 
-  append(meta: ReplyMeta, event: ReplyEventPayload): void {
-    const stream = this.key('events', meta.messageId);
-    const entry = JSON.stringify(event);
-    // Most events are one XADD; the first and the last also set expiries (one MULTI).
-    if (event.seq !== 1 && !event.done) {
-      this.redis.xadd(stream, '*', 'e', entry).catch(this.failed);
-      return;
-    }
-    const batch = this.redis.multi().xadd(stream, '*', 'e', entry).pexpire(stream, this.retainMs);
-    if (event.done) batch.pexpire(this.key('meta', meta.messageId), this.retainMs).zrem(this.runningKey(meta.ownerId), meta.messageId);
-    batch.exec().catch(this.failed);
-  }
+  private key = (kind: string, id: string) => `${this.opts.prefix}reply:${id}:${kind}`;
+  private idemKey = (ownerId: string, key: string) => `${this.opts.prefix}idem:${ownerId}:${key}`;
+  private runningKey = (ownerId: string) => `${this.opts.prefix}running:${ownerId}`;
+  private failed = (what: string) => (err: Error) => this.opts.logger.warn({ component: 'redis', err: { message: err.message } }, `${what} in Redis failed`);
 
-  async meta(messageId: string): Promise<ReplyMeta | null> {
-    const raw = await this.redis.get(this.key('meta', messageId)).catch(sharedStateUnavailable);
-    return raw ? (JSON.parse(raw) as ReplyMeta) : null;
-  }
-
-  async events(messageId: string): Promise<ReplyEventPayload[]> {
-    const entries = await this.redis.xrange(this.key('events', messageId), '-', '+').catch(sharedStateUnavailable);
-    return entries.map(([, fields]) => JSON.parse(fields[1]) as ReplyEventPayload);
-  }
-
-  async reserve(ownerId: string, messageId: string, max: number, sinceMs: number): Promise<boolean> {
-    const taken = await this.redis.eval(RESERVE, 1, this.runningKey(ownerId), sinceMs, max, Date.now(), messageId, this.retainMs * 3).catch(sharedStateUnavailable);
+  async reserve(ownerId: string, messageId: string, max: number): Promise<boolean> {
+    const now = Date.now();
+    const taken = await this.redis
+      .eval(RESERVE, 1, this.runningKey(ownerId), now - this.opts.slotMaxAgeMs, max, now, messageId, this.opts.retainMs * 3)
+      .catch(sharedStateUnavailable);
     return taken === 1;
   }
 
@@ -74,13 +61,68 @@ export class RedisReplyRelay implements ReplyRelay {
     await this.redis.zrem(this.runningKey(ownerId), messageId).catch(sharedStateUnavailable);
   }
 
+  started(meta: ReplyMeta): void {
+    this.local.start(meta);
+    // The slot was taken by reserve(); this refreshes its time.
+    const ttl = this.opts.retainMs * 3;
+    this.redis
+      .multi()
+      .set(this.key('meta', meta.messageId), JSON.stringify(meta), 'PX', ttl)
+      .zadd(this.runningKey(meta.ownerId), Date.now(), meta.messageId)
+      .pexpire(this.runningKey(meta.ownerId), ttl)
+      .exec()
+      .catch(this.failed('recording a reply start'));
+  }
+
+  append(meta: ReplyMeta, event: ReplyEvent): void {
+    this.local.append(event);
+    const stream = this.key('events', meta.messageId);
+    const entry = JSON.stringify(event);
+    // Most events are one XADD; the first and the last also set expiries (one MULTI).
+    if (event.seq !== 1 && !event.done) {
+      this.redis.xadd(stream, '*', 'e', entry).catch(this.failed('recording a reply event'));
+    } else {
+      const batch = this.redis.multi().xadd(stream, '*', 'e', entry).pexpire(stream, this.opts.retainMs);
+      if (event.done) batch.pexpire(this.key('meta', meta.messageId), this.opts.retainMs).zrem(this.runningKey(meta.ownerId), meta.messageId);
+      batch.exec().catch(this.failed('recording a reply event'));
+    }
+    this.topics.publish('reply', meta.messageId, event);
+    this.topics.publish('chat', meta.sessionId, event);
+  }
+
+  async meta(messageId: string): Promise<ReplyMeta | null> {
+    const local = this.local.get(messageId);
+    if (local) return local;
+    const raw = await this.redis.get(this.key('meta', messageId)).catch(sharedStateUnavailable);
+    return raw ? (JSON.parse(raw) as ReplyMeta) : null;
+  }
+
+  async events(messageId: string): Promise<ReplyEvent[]> {
+    const local = this.local.events(messageId);
+    if (local) return local;
+    const entries = await this.redis.xrange(this.key('events', messageId), '-', '+').catch(sharedStateUnavailable);
+    return entries.map(([, fields]) => JSON.parse(fields[1]) as ReplyEvent);
+  }
+
+  isLocal(messageId: string): boolean {
+    return this.local.get(messageId) !== undefined;
+  }
+
+  knowsSession(ownerId: string, sessionId: string): boolean {
+    return this.local.knowsSession(ownerId, sessionId);
+  }
+
   idempotentReply(ownerId: string, key: string): Promise<string | null> {
     return this.redis.get(this.idemKey(ownerId, key)).catch(sharedStateUnavailable);
   }
 
-  async claimIdempotent(ownerId: string, key: string, messageId: string, ttlMs: number): Promise<string | null> {
+  async claimIdempotent(ownerId: string, key: string, messageId: string): Promise<string | null> {
     const name = this.idemKey(ownerId, key);
-    if ((await this.redis.set(name, messageId, 'PX', ttlMs, 'NX').catch(sharedStateUnavailable)) === 'OK') return null;
+    if ((await this.redis.set(name, messageId, 'PX', this.opts.retainMs, 'NX').catch(sharedStateUnavailable)) === 'OK') return null;
     return this.redis.get(name).catch(sharedStateUnavailable);
+  }
+
+  close(): void {
+    this.local.close();
   }
 }

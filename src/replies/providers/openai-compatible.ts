@@ -1,29 +1,7 @@
 import OpenAI from 'openai';
 import { UpstreamError } from '../../core/errors';
-import { estimateTokens } from '../../models/context-window';
 import type { CatalogModel } from '../../models/model-catalog';
-
-export interface ChatTurn {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
-}
-
-export interface Usage {
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
-}
-
-/** A piece of a streamed reply: text, and (once, at the end) the provider's token usage. */
-export interface StreamPiece {
-  delta?: string;
-  usage?: Usage;
-}
-
-export interface ChatProvider {
-  /** Streams a reply; aborting `signal` stops the upstream request. Throws UpstreamError. */
-  stream(model: CatalogModel, turns: ChatTurn[], signal: AbortSignal): AsyncIterable<StreamPiece>;
-}
+import type { ChatProvider, ChatTurn, StreamPiece } from './provider';
 
 /** Any OpenAI-compatible API (OpenAI, DeepSeek, Qwen, Moonshot, vLLM, Ollama) through the SDK. */
 export class OpenAICompatibleProvider implements ChatProvider {
@@ -66,11 +44,6 @@ export class OpenAICompatibleProvider implements ChatProvider {
   }
 }
 
-/** Whether a failure before the first token is worth another try. */
-export function isRetryable(err: unknown): boolean {
-  return err instanceof UpstreamError && err.details?.reason !== 'ABORTED' && err.details?.reason !== 'BAD_REQUEST_TO_PROVIDER';
-}
-
 function toUpstreamError(err: unknown, signal: AbortSignal): UpstreamError {
   if (err instanceof UpstreamError) return err;
   if (signal.aborted) return new UpstreamError('The AI reply was aborted', { reason: 'ABORTED' });
@@ -81,18 +54,3 @@ function toUpstreamError(err: unknown, signal: AbortSignal): UpstreamError {
   return new UpstreamError('The AI provider could not be reached', { reason: 'PROVIDER_UNREACHABLE' });
 }
 
-/** The built-in model: streams the user's own words back, word by word, with no network. */
-export class EchoProvider implements ChatProvider {
-  async *stream(_model: CatalogModel, turns: ChatTurn[], signal: AbortSignal): AsyncIterable<StreamPiece> {
-    const last = [...turns].reverse().find((t) => t.role === 'user')?.content ?? '';
-    const pieces = last.match(/\s*\S+/gu) ?? [];
-    for (const piece of pieces) {
-      await new Promise((resolve) => setImmediate(resolve));
-      if (signal.aborted) throw new UpstreamError('The AI reply was aborted', { reason: 'ABORTED' });
-      yield { delta: piece };
-    }
-    const promptTokens = turns.reduce((n, t) => n + estimateTokens(t.content), 0);
-    const completionTokens = estimateTokens(last);
-    yield { usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens } };
-  }
-}

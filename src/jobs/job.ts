@@ -1,0 +1,26 @@
+import type { Logger } from '../core/logger';
+
+/** Work the app does on its own, on a timer: started once the app is up, stopped at shutdown. */
+export interface Job {
+  readonly name: string;
+  start(): void;
+  stop(): void;
+}
+
+/** A job that runs `work` every `everyMs`; a failed run is logged and the next one comes as usual. */
+export function intervalJob(name: string, everyMs: number, work: () => Promise<unknown>, logger: Logger): Job {
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    name,
+    start() {
+      timer ??= setInterval(() => {
+        work().catch((err) => logger.warn({ err, job: name }, `${name} failed`));
+      }, everyMs);
+      timer.unref();
+    },
+    stop() {
+      clearInterval(timer);
+      timer = undefined;
+    },
+  };
+}

@@ -1,0 +1,134 @@
+import type { EntityManager, MikroORM } from '@mikro-orm/core';
+import type { Logger } from '../core/logger';
+import { isId } from '../core/ids';
+import { NotFoundError } from '../core/errors';
+import { Chat } from '../db/entities/chat.entity';
+import { Message, MessageStatus, Role } from '../db/entities/message.entity';
+import { User } from '../db/entities/user.entity';
+import { previewOf, titleFrom } from '../chats/chat-input';
+import { touchChat } from '../chats/chat.service';
+import { estimateTokens } from '../models/context-window';
+import type { CatalogModel } from '../models/model-catalog';
+import type { Generated } from './generation';
+import type { ChatTurn, Usage } from './providers/provider';
+import { replyMessage } from './reply-event';
+
+/** Earlier turns of a stored chat sent as context (before trimming to the model's window). */
+const HISTORY_TURNS = 100;
+
+const ROLE_TO_PROVIDER = { [Role.USER]: 'user', [Role.ASSISTANT]: 'assistant', [Role.SYSTEM]: 'system' } as const;
+
+export const toTurn = (m: { role: Role; content: string }): ChatTurn => ({ role: ROLE_TO_PROVIDER[m.role], content: m.content });
+
+/** Debits a finished reply of a priced model (the payments module does it, once per reply). */
+export interface ReplyCharges {
+  chargeReply(reply: { userId: string; messageId: string; model: CatalogModel; usage: Usage }): Promise<unknown>;
+}
+
+/** A reply from start to finish, as far as storing it goes. */
+export interface RecordedReply {
+  messageId: string;
+  sessionId: string;
+  ownerId: string;
+  model: CatalogModel;
+  turns: ChatTurn[];
+  /** Stored replies are written at the start and once at the end; unstored ones (saveHistory off) never. */
+  persist: boolean;
+  createdAt: Date;
+}
+
+export interface OpenedExchange {
+  chat: Chat;
+  reply: Message;
+  /** The stored conversation ending with the new message, oldest first. */
+  turns: ChatTurn[];
+}
+
+/**
+ * The one owner of a reply's rows: the user's message and the STREAMING reply at the start,
+ * the final content, status and usage at the end, the chat's preview, and the charge.
+ */
+export class ReplyRecorder {
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly charges: ReplyCharges,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * One transaction: the chat (new, or the owner's: NOT_FOUND otherwise), the user message
+   * and the STREAMING reply. Concurrent sends to one chat queue on the chat's row lock.
+   */
+  open(em: EntityManager, input: { ownerId: string; content: string; clientMessageId: string | null; sessionId: string | null; model: CatalogModel; replyId: string }): Promise<OpenedExchange> {
+    const { ownerId, content, sessionId } = input;
+    return em.transactional(async (tx) => {
+      let chat: Chat;
+      if (sessionId) {
+        const found = isId(sessionId) ? await tx.findOne(Chat, { id: sessionId, user: ownerId }, { refresh: true }) : null;
+        if (!found) throw new NotFoundError('Chat');
+        chat = found;
+        // Takes the row lock (MySQL) before reading the count.
+        await tx.nativeUpdate(Chat, { id: chat.id }, { updatedAt: chat.updatedAt });
+        await tx.refresh(chat);
+        touchChat(tx, chat);
+      } else {
+        chat = tx.create(Chat, { user: tx.getReference(User, ownerId), title: titleFrom([{ role: Role.USER, content }]) });
+      }
+      const earlier = sessionId ? await tx.find(Message, { chat: chat.id }, { orderBy: { position: 'desc' }, limit: HISTORY_TURNS }) : [];
+      const position = chat.messageCount;
+      const now = new Date();
+      tx.create(Message, { chat, userId: ownerId, position, role: Role.USER, content, clientMessageId: input.clientMessageId, createdAt: now });
+      const reply = tx.create(Message, { id: input.replyId, chat, userId: ownerId, position: position + 1, role: Role.ASSISTANT, content: '', status: MessageStatus.STREAMING, model: input.model.id, createdAt: now });
+      chat.messageCount = position + 2;
+      chat.preview = previewOf(content);
+      await tx.flush();
+      const turns: ChatTurn[] = [
+        ...earlier
+          .reverse()
+          .filter((m) => m.content && m.status !== MessageStatus.STREAMING)
+          .map(toTurn),
+        { role: 'user', content },
+      ];
+      return { chat, reply, turns };
+    });
+  }
+
+  /**
+   * The one write of a finished reply, then the charge (not for failures). Storing may fail
+   * (logged): the caller still delivers the reply. Returns the final message.
+   */
+  async close(reply: RecordedReply, outcome: Generated): Promise<Message> {
+    // Usage is the provider's when it reported one; estimated otherwise (stops, failures, echo).
+    const usage = outcome.usage ?? estimateUsage(reply.turns, outcome.content);
+    if (reply.persist) {
+      try {
+        const em = this.orm.em.fork();
+        await em.nativeUpdate(
+          Message,
+          { id: reply.messageId },
+          { content: outcome.content, status: outcome.status, model: reply.model.id, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, totalTokens: usage.totalTokens },
+        );
+        if (outcome.content) await em.nativeUpdate(Chat, { id: reply.sessionId }, { preview: previewOf(outcome.content) });
+      } catch (err) {
+        this.logger.error({ err, messageId: reply.messageId }, 'storing a finished reply failed');
+      }
+    }
+    if (outcome.status !== MessageStatus.FAILED) await this.charges.chargeReply({ userId: reply.ownerId, messageId: reply.messageId, model: reply.model, usage });
+    return replyMessage({
+      id: reply.messageId,
+      sessionId: reply.persist ? reply.sessionId : null,
+      content: outcome.content,
+      status: outcome.status,
+      model: reply.model.id,
+      usage,
+      createdAt: reply.createdAt,
+    });
+  }
+}
+
+function estimateUsage(turns: ChatTurn[], content: string): Usage {
+  const promptTokens = turns.reduce((n, t) => n + estimateTokens(t.content), 0);
+  const completionTokens = content ? estimateTokens(content) : 0;
+  return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
+}
+

@@ -1,0 +1,132 @@
+import { UpstreamError } from '../core/errors';
+import type { Logger } from '../core/logger';
+import { sleep } from '../core/sleep';
+import { MessageStatus, type Message } from '../db/entities/message.entity';
+import { follow, type FollowTimings } from './following';
+import { generate, type Generated, type GenerationTimings } from './generation';
+import type { OutputFilter } from './output-filter';
+import type { ChatProvider } from './providers/provider';
+import type { RecordedReply, ReplyRecorder } from './recording';
+import { replyMessage, type ReplyEvent, type ReplyMeta } from './reply-event';
+import type { ReplyState } from './state/reply-state';
+
+export interface ReplyTimings extends GenerationTimings, FollowTimings {
+  /** At shutdown, how long stopped replies get to store themselves. */
+  stopGraceMs: number;
+}
+
+export interface ReplyRunnerOptions {
+  state: ReplyState;
+  recorder: ReplyRecorder;
+  providers: { builtin: ChatProvider; openai: ChatProvider };
+  timings: ReplyTimings;
+  logger: Logger;
+  /** Checks on the model's output, in order (none by default). */
+  filters?: readonly OutputFilter[];
+}
+
+interface Run {
+  stop(): void;
+  finished: Promise<Message>;
+}
+
+/**
+ * Runs replies on this instance, each detached from the request that started it (a client
+ * that goes away does not stop it): generation's text goes to the reply state as numbered
+ * events, then the recorder stores the result, then the done event goes out. Also the way
+ * to stop, await or follow a reply wherever it runs.
+ */
+export class ReplyRunner {
+  private readonly runs = new Map<string, Run>();
+
+  constructor(private readonly opts: ReplyRunnerOptions) {}
+
+  get state(): ReplyState {
+    return this.opts.state;
+  }
+
+  /** Starts a reply whose slot was reserved; its rows (when stored) were opened by the recorder. */
+  start(reply: RecordedReply): void {
+    const stop = new AbortController();
+    const finished = this.run(reply, stop.signal);
+    this.runs.set(reply.messageId, { stop: () => stop.abort(), finished });
+    void finished.then(() => this.runs.delete(reply.messageId));
+  }
+
+  private async run(reply: RecordedReply, stop: AbortSignal): Promise<Message> {
+    const meta: ReplyMeta = { messageId: reply.messageId, sessionId: reply.sessionId, ownerId: reply.ownerId };
+    const event = (seq: number, delta: string): ReplyEvent => ({ messageId: meta.messageId, sessionId: meta.sessionId, seq, delta, done: false });
+    this.opts.state.started(meta);
+    let seq = 0;
+    let outcome: Generated;
+    try {
+      outcome = await generate({
+        provider: reply.model.provider === 'builtin' ? this.opts.providers.builtin : this.opts.providers.openai,
+        model: reply.model,
+        turns: reply.turns,
+        stop,
+        timings: this.opts.timings,
+        filters: this.opts.filters,
+        onText: (delta) => this.opts.state.append(meta, event(++seq, delta)),
+      });
+    } catch (err) {
+      this.opts.logger.error({ err, messageId: reply.messageId }, 'reply generation crashed');
+      outcome = { content: '', usage: null, status: MessageStatus.FAILED, error: new UpstreamError('The AI reply failed') };
+    }
+    let message: Message;
+    try {
+      message = await this.opts.recorder.close(reply, outcome);
+    } catch (err) {
+      // The client still gets its reply and its done event.
+      this.opts.logger.error({ err, messageId: reply.messageId }, 'recording a finished reply failed');
+      message = replyMessage({ id: reply.messageId, sessionId: reply.persist ? reply.sessionId : null, content: outcome.content, status: outcome.status, model: reply.model.id, usage: outcome.usage, createdAt: reply.createdAt });
+    }
+    const error = outcome.error ? { error: { code: outcome.error.code, message: outcome.error.message } } : {};
+    this.opts.state.append(meta, { ...event(seq + 1, ''), done: true, message, ...error });
+    return message;
+  }
+
+  /** Stops a reply wherever it runs (the caller checked ownership); a finished one stays as it is. */
+  stop(messageId: string): void {
+    const run = this.runs.get(messageId);
+    if (run) return run.stop();
+    this.opts.state.topics.publish('reply-stop', messageId);
+  }
+
+  /** Stops this instance's replies that other instances were asked to stop. */
+  async listenForStops(signal: AbortSignal): Promise<void> {
+    const requests = this.opts.state.topics.subscribe('reply-stop');
+    signal.addEventListener('abort', () => void requests.return?.());
+    for await (const messageId of requests) this.runs.get(messageId)?.stop();
+  }
+
+  /** The done event of a reply running or retained anywhere (waits for it); null when unknown. */
+  async done(messageId: string): Promise<ReplyEvent | null> {
+    for await (const e of this.follow(messageId)) if (e.done) return e;
+    return null;
+  }
+
+  /** What a reply has generated so far, and its done event once it has one. */
+  async progress(messageId: string): Promise<{ content: string; done?: ReplyEvent }> {
+    const events = await this.opts.state.events(messageId);
+    const done = events.find((e) => e.done);
+    return { content: events.filter((e) => !e.done).map((e) => e.delta).join(''), ...(done ? { done } : {}) };
+  }
+
+  follow(messageId: string, afterSeq = 0): AsyncGenerator<ReplyEvent> {
+    return follow(this.opts.state, messageId, afterSeq, this.opts.timings);
+  }
+
+  /**
+   * At shutdown: lets running replies finish for up to `graceMs`, then stops the rest (they
+   * are stored as STOPPED with what they generated), so none is cut off unrecorded.
+   */
+  async drain(graceMs: number): Promise<void> {
+    const running = [...this.runs.values()];
+    if (!running.length) return;
+    const allFinished = () => Promise.all(running.map((r) => r.finished));
+    await Promise.race([allFinished(), sleep(graceMs)]);
+    for (const r of running) r.stop();
+    await Promise.race([allFinished(), sleep(this.opts.timings.stopGraceMs)]);
+  }
+}

@@ -1,0 +1,42 @@
+import { BadRequestError } from '../core/errors';
+import { MAX_MESSAGE_LENGTH } from '../db/entities/message.entity';
+import { CHAT_LIMITS, type MessageInput } from '../chats/chat-input';
+import type { CatalogModel, ModelCatalog } from '../models/model-catalog';
+
+export interface SendMessageInput {
+  content: string;
+  sessionId?: string | null;
+  modelId?: string | null;
+  messageHistory?: MessageInput[] | null;
+  clientMessageId?: string | null;
+  stream?: boolean | null;
+}
+
+export interface CheckedSend {
+  content: string;
+  model: CatalogModel;
+  sessionId: string | null;
+  /** Context the client keeps itself (replaces the stored history). */
+  history: MessageInput[] | null;
+  /** The idempotency key. */
+  key: string | null;
+  /** `stream: false`: answer with the whole reply. */
+  wait: boolean;
+}
+
+/** Checks a send before anything is read or written. BAD_REQUEST with the field and reason. */
+export function checkSendInput(input: SendMessageInput, catalog: ModelCatalog): CheckedSend {
+  const content = input.content;
+  if (!content.trim()) throw new BadRequestError('content must not be empty', { field: 'content', reason: 'EMPTY' });
+  if (content.length > MAX_MESSAGE_LENGTH) throw new BadRequestError(`content is at most ${MAX_MESSAGE_LENGTH} characters`, { field: 'content', reason: 'TOO_LONG' });
+  const model = input.modelId ? catalog.find(input.modelId) : catalog.default;
+  if (!model) throw new BadRequestError(`Unknown model ${input.modelId}`, { field: 'modelId', reason: 'UNKNOWN_MODEL' });
+  const history = input.messageHistory ?? null;
+  if (history && history.length > CHAT_LIMITS.messagesPerSave) throw new BadRequestError(`messageHistory holds at most ${CHAT_LIMITS.messagesPerSave} messages`, { field: 'messageHistory', reason: 'TOO_MANY' });
+  history?.forEach((m, i) => {
+    if (m.content.length > MAX_MESSAGE_LENGTH) throw new BadRequestError(`a message is at most ${MAX_MESSAGE_LENGTH} characters`, { field: `messageHistory.${i}.content`, reason: 'TOO_LONG' });
+  });
+  const key = input.clientMessageId ?? null;
+  if (key !== null && (key.length < 1 || key.length > 64)) throw new BadRequestError('clientMessageId is 1 to 64 characters', { field: 'clientMessageId', reason: 'LENGTH' });
+  return { content, model, sessionId: input.sessionId ?? null, history, key, wait: !input.stream };
+}
