@@ -1,5 +1,4 @@
 import type { MikroORM } from '@mikro-orm/core';
-import { createTopics } from '../events';
 import type { Logger } from '../core/logger';
 import type { AppConfig } from '../config';
 import type { Throttle } from '../limits/throttle';
@@ -29,8 +28,8 @@ export function paymentProviders(config: AppConfig, timeoutMs: number): PaymentP
   return providers;
 }
 
-export function createPayments(opts: { orm: MikroORM; logger: Logger; providers: PaymentProviders; throttle: Throttle; pubsub?: PaymentPubSub }): Payments {
-  const pubsub: PaymentPubSub = opts.pubsub ?? createTopics();
+export function createPayments(opts: { orm: MikroORM; logger: Logger; providers: PaymentProviders; throttle: Throttle; pubsub: PaymentPubSub }): Payments {
+  const { pubsub } = opts;
   const settlement = new Settlement(opts.orm, opts.logger, opts.providers, { publish: (topic, event) => pubsub.publish('payment', topic, event) }, opts.throttle);
   return { settlement, notifications: new PaymentNotifications(opts.orm, opts.logger, settlement), pubsub };
 }
