@@ -3,11 +3,13 @@
 // the platforms it needs (linux); `npm install` then leaves the others out of
 // package-lock.json, and `npm ci` refuses the lock as "out of sync". This adds a lock entry
 // for each missing optional platform package, marked with its os/cpu/libc, so npm skips it
-// on other platforms and fetches it normally on its own. Idempotent; run after `npm install`.
+// on other platforms and fetches it normally on its own. Idempotent; npm runs it after every
+// install (postinstall), so nobody has to remember it.
 const { readFileSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 
 const file = join(__dirname, '..', 'package-lock.json');
+if (!require('node:fs').existsSync(file)) process.exit(0);
 const lock = JSON.parse(readFileSync(file, 'utf8'));
 const OS = ['darwin', 'win32', 'linux', 'freebsd', 'android', 'openharmony', 'sunos', 'aix'];
 const CPU = ['arm64', 'x64', 'ia32', 'arm', 'ppc64', 's390x', 'riscv64', 'loong64', 'mips64el', 'wasm32'];
