@@ -6,6 +6,9 @@ import { z } from 'zod';
 /**
  * Every setting the server reads, parsed and checked in one place. `parseConfig` lists
  * every problem at once so an operator fixes a bad deployment in one pass.
+ *
+ * Longer than 300 lines on purpose: every variable, default and cross-field rule stays in
+ * one file, so whoever configures a deployment reads the whole of it in one place.
  */
 
 const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
