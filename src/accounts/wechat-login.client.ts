@@ -61,8 +61,10 @@ function mapWechatError(errcode: number) {
       return new RateLimitedError(60, 'WeChat is limiting login attempts; try again in a minute');
     case 40226:
       return new ForbiddenError('WeChat has blocked this account from logging in', { reason: 'WECHAT_RISKY_USER' });
+    case -1:
+      return new UpstreamError('WeChat login failed', { reason: 'WECHAT_-1' });
     default:
-      return new UpstreamError('WeChat login failed', { reason: `WECHAT_${errcode}` });
+      return new UpstreamError(`WeChat login failed (errcode ${errcode})`, { reason: 'WECHAT_REFUSED' });
   }
 }
 

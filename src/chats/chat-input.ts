@@ -1,5 +1,5 @@
 import { MAX_MESSAGE_LENGTH, Role } from '../db/entities/message.entity';
-import { BadRequestError } from '../core/errors';
+import { BadRequestError, type ReasonOf } from '../core/errors';
 
 export const CHAT_LIMITS = {
   title: 200,
@@ -26,7 +26,7 @@ export interface SaveChatInput {
   isStarred?: boolean | null;
 }
 
-const bad = (field: string, reason: string, message: string) => new BadRequestError(message, { field, reason });
+const bad = (field: string, reason: ReasonOf<'BAD_REQUEST'>, message: string) => new BadRequestError(message, { field, reason });
 
 /** Checks every limit before anything is written; returns trimmed, de-duplicated values. */
 export function checkSaveChatInput(input: SaveChatInput): { title?: string; category?: string; tags?: string[] } {

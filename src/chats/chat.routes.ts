@@ -26,7 +26,7 @@ const chatSchema = {
 };
 const pageQuery = { first: { type: 'integer', default: 20 }, after: str };
 
-/** The seed's `Chat`: lowercase roles, messages oldest first. */
+/** A chat as REST clients know it: lowercase roles, messages oldest first. */
 function toRestChat(chat: RestChatFragment) {
   return { ...chat, messages: chat.messages.map((m) => ({ ...m, role: m.role.toLowerCase() })) };
 }

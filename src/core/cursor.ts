@@ -21,7 +21,7 @@ export function decodeCursor<T extends Record<string, string | number>>(cursor: 
   }
 }
 
-/** `first` is 1 to 100 (contract "Limits"). */
+/** `first` is 1 to 100 (the API's page limit). */
 export function checkPageSize(first: number): number {
   if (!Number.isInteger(first) || first < 1 || first > 100) {
     throw new BadRequestError('first must be between 1 and 100', { field: 'first', reason: 'OUT_OF_RANGE' });

@@ -4,25 +4,36 @@ import type { Logger } from '../core/logger';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ArgumentValidationError } from 'type-graphql';
 import type { ValidationError } from 'class-validator';
-import { APOLLO_REQUEST_CODES, AppError, statusOf } from '../core/errors';
+import {
+  AppError,
+  APOLLO_REQUEST_CODES,
+  BadRequestError,
+  describeError,
+  ERROR_STATUS,
+  statusOf,
+  type ApolloRequestCode,
+  type ErrorCode,
+  type ErrorDescription,
+  type ErrorDetails,
+  type ReasonOf,
+} from '../core/errors';
 import type { AppContext } from '../context';
 
-interface Classified {
-  code: string;
-  message: string;
-  details?: { field?: string; reason?: string };
-  extra?: Record<string, unknown>;
-  /** Not something the client caused: log the original with its stack. */
-  internal: boolean;
-}
+/** class-validator constraints with a more telling reason than INVALID. */
+const CONSTRAINT_REASONS: Partial<Record<string, ReasonOf<'BAD_REQUEST'>>> = {
+  isLength: 'LENGTH',
+  minLength: 'LENGTH',
+  maxLength: 'TOO_LONG',
+  isNotEmpty: 'EMPTY',
+};
 
-/** The first failing field of a class-validator tree, as a dotted path, and its reason. */
-function firstViolation(errors: ValidationError[], prefix = ''): { field: string; reason: string } | undefined {
+/** The first failing field of a class-validator tree, as a dotted path, with the constraint it failed. */
+function firstViolation(errors: ValidationError[], prefix = ''): { field: string; constraint: string; text: string } | undefined {
   for (const e of errors) {
     const field = prefix ? `${prefix}.${e.property}` : e.property;
     if (e.constraints) {
-      const [reason] = Object.values(e.constraints);
-      return { field, reason };
+      const [[constraint, text]] = Object.entries(e.constraints);
+      return { field, constraint, text };
     }
     const nested = firstViolation(e.children ?? [], field);
     if (nested) return nested;
@@ -30,41 +41,64 @@ function firstViolation(errors: ValidationError[], prefix = ''): { field: string
   return undefined;
 }
 
-export function classifyError(error: unknown): Classified {
-  const unwrapped = unwrapResolverError(error);
-  // Errors raised outside resolvers (e.g. refusing a graphql-ws operation) wrap ours too.
-  const original = unwrapped instanceof GraphQLError && unwrapped.originalError instanceof AppError ? unwrapped.originalError : unwrapped;
-  if (original instanceof AppError) {
-    return { code: original.code, message: original.message, details: original.details, extra: original.extra, internal: false };
-  }
-  if (original instanceof ArgumentValidationError) {
-    const violation = firstViolation(original.extensions.validationErrors as ValidationError[]);
-    return {
-      code: 'BAD_REQUEST',
-      message: violation ? `Invalid ${violation.field}: ${violation.reason}` : 'Invalid input',
-      details: violation,
-      internal: false,
-    };
-  }
-  if (original instanceof GraphQLError) {
-    const code = original.extensions?.code;
-    if (typeof code === 'string' && APOLLO_REQUEST_CODES.has(code)) {
-      return { code, message: original.message, internal: false };
-    }
-  }
-  return { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error', internal: true };
+function validationError(err: ArgumentValidationError): BadRequestError {
+  const violation = firstViolation(err.extensions.validationErrors as ValidationError[]);
+  if (!violation) return new BadRequestError('Invalid input');
+  // The constraint's own wording stays in the message; the reason is the stable part.
+  const reason = CONSTRAINT_REASONS[violation.constraint] ?? 'INVALID';
+  return new BadRequestError(`Invalid ${violation.field}: ${violation.text}`, { field: violation.field, reason });
 }
 
-/** Apollo's `formatError` and the graphql-ws error path: the one place errors are shaped. */
-export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-  const c = classifyError(error);
-  const extensions: Record<string, unknown> = { code: c.code, status: statusOf(c.code), ...c.extra };
-  if (c.details) extensions.details = c.details;
+const isApolloRequestCode = (code: unknown): code is ApolloRequestCode => typeof code === 'string' && APOLLO_REQUEST_CODES.has(code);
+
+/**
+ * `describeError` for what GraphQL hands over: our errors come wrapped by resolvers or by a
+ * GraphQLError (e.g. a refused graphql-ws operation), argument validation and Apollo's
+ * request errors (parse, validation, variables) are the client's, and the rest is internal.
+ */
+export function describeGraphqlError(error: unknown): ErrorDescription {
+  const unwrapped = unwrapResolverError(error);
+  const original = unwrapped instanceof GraphQLError && unwrapped.originalError instanceof AppError ? unwrapped.originalError : unwrapped;
+  if (original instanceof ArgumentValidationError) return describeError(validationError(original));
+  if (!(original instanceof AppError) && original instanceof GraphQLError) {
+    const code = original.extensions?.code;
+    if (isApolloRequestCode(code)) return { code, status: statusOf(code), message: original.message, internal: false };
+  }
+  return describeError(original);
+}
+
+/** `extensions` of a GraphQL error; HTTP errors answered outside Apollo use the same shape. */
+export function errorExtensions(d: ErrorDescription): Record<string, unknown> {
   return {
-    message: c.message,
+    code: d.code,
+    status: d.status,
+    ...(d.retryAfterSeconds !== undefined ? { retryAfterSeconds: d.retryAfterSeconds } : {}),
+    ...(d.details ? { details: d.details } : {}),
+  };
+}
+
+/** Reads the description back from a formatted error (REST answers with Apollo's results). */
+export function describeFormattedError(error: GraphQLFormattedError): ErrorDescription {
+  const ext = error.extensions ?? {};
+  const code = typeof ext.code === 'string' && (ext.code in ERROR_STATUS || isApolloRequestCode(ext.code)) ? (ext.code as ErrorCode | ApolloRequestCode) : 'INTERNAL_SERVER_ERROR';
+  return {
+    code,
+    status: typeof ext.status === 'number' ? ext.status : statusOf(code),
+    message: error.message,
+    ...(ext.details ? { details: ext.details as ErrorDetails } : {}),
+    ...(typeof ext.retryAfterSeconds === 'number' ? { retryAfterSeconds: ext.retryAfterSeconds } : {}),
+    internal: code === 'INTERNAL_SERVER_ERROR',
+  };
+}
+
+/** Apollo's `formatError` and the graphql-ws error path: the one place GraphQL errors are shaped. */
+export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const d = describeGraphqlError(error);
+  return {
+    message: d.message,
     ...(formatted.locations ? { locations: formatted.locations } : {}),
     ...(formatted.path ? { path: formatted.path } : {}),
-    extensions,
+    extensions: errorExtensions(d),
   };
 }
 
@@ -78,7 +112,7 @@ export function errorHandlingPlugin(logger: Logger): ApolloServerPlugin<AppConte
       return {
         async didEncounterErrors({ errors, contextValue, operationName }) {
           for (const err of errors) {
-            if (classifyError(err).internal) {
+            if (describeGraphqlError(err).internal) {
               logger.error({ err: unwrapResolverError(err), requestId: contextValue.requestId, operationName }, 'unexpected error');
             }
           }

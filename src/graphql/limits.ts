@@ -1,7 +1,7 @@
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { type DocumentNode, GraphQLError, type GraphQLSchema, parse, specifiedRules, validate, type ValidationRule } from 'graphql';
 
-/** Query limits of the contract, the same on HTTP and on graphql-ws. */
+/** Query limits, the same on HTTP and on graphql-ws. */
 export const QUERY_LIMITS = {
   depth: 15,
   aliases: 15,

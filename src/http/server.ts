@@ -3,22 +3,21 @@ import type { ApolloServer } from '@apollo/server';
 import fastifyCors from '@fastify/cors';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyWebsocket from '@fastify/websocket';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import type { AppContext } from '../context';
 import type { AppDeps } from '../deps';
-import { AppError, statusOf, type ErrorDetails } from '../core/errors';
 import { startApollo } from '../graphql/apollo';
 import { createArmor } from '../graphql/limits';
 import { registerGraphqlRoutes } from '../graphql/routes';
 import { registerPaymentNotifyRoutes } from '../payments/payment-notify.routes';
-import { failure } from '../rest/envelope';
 import type { RestRoute } from '../rest/route';
 import { registerRestRoutes } from '../rest/router';
 import { graphqlWsHandler } from '../sockets/graphql-ws';
 import { registerLegacySocket } from '../sockets/legacy-socket';
 import { registerGraphiqlAssets } from './graphiql';
 import { registerHealthRoutes, type ReadinessCheck } from './health';
+import { handleHttpError, sendNotFound } from './http-errors';
 import { httpContext, limitRequests } from './identity';
 import { registerOpenApi } from './openapi';
 import { registerUploadHandling } from './uploads';
@@ -33,34 +32,6 @@ export interface ServerParts {
   schema: GraphQLSchema;
   restRoutes: readonly RestRoute[];
   readinessChecks: readonly ReadinessCheck[];
-}
-
-function sendError(req: FastifyRequest, reply: FastifyReply, code: string, message: string, details?: ErrorDetails, extra?: Record<string, unknown>) {
-  const status = statusOf(code);
-  if (typeof extra?.retryAfterSeconds === 'number') reply.header('retry-after', String(extra.retryAfterSeconds));
-  if (req.url.startsWith('/v1/')) return reply.code(status).send(failure(status, message, details));
-  return reply.code(status).send({ errors: [{ message, extensions: { code, status, ...extra, ...(details ? { details } : {}) } }] });
-}
-
-/** Maps framework errors (body limits, bad JSON, schema validation) onto the contract's codes. */
-function handleHttpError(app: FastifyInstance) {
-  return (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
-    if (err instanceof AppError) return sendError(req, reply, err.code, err.message, err.details, err.extra);
-    if (err.validation?.length) {
-      const v = err.validation[0];
-      const missing = (v.params as { missingProperty?: string } | undefined)?.missingProperty;
-      const field = [v.instancePath.replace(/^\//, '').replace(/\//g, '.'), missing].filter(Boolean).join('.');
-      return sendError(req, reply, 'BAD_REQUEST', `Invalid ${field || 'request'}: ${v.message ?? 'invalid'}`, { field, reason: v.message ?? 'invalid' });
-    }
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.statusCode === 413 || (err as { status?: number }).status === 413) {
-      return sendError(req, reply, 'PAYLOAD_TOO_LARGE', 'Request body is too large', { reason: 'BODY_TOO_LARGE' });
-    }
-    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-      return sendError(req, reply, 'BAD_REQUEST', err.message, { reason: err.code ?? 'BAD_REQUEST' });
-    }
-    app.log.error({ err, requestId: req.id }, 'unexpected error');
-    return sendError(req, reply, 'INTERNAL_SERVER_ERROR', 'Internal server error');
-  };
 }
 
 /**
@@ -93,7 +64,7 @@ export async function buildServer(parts: ServerParts): Promise<{ app: FastifyIns
     reply.header('x-request-id', req.id);
   });
   app.setErrorHandler(handleHttpError(app));
-  app.setNotFoundHandler((req, reply) => sendError(req, reply, 'NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`));
+  app.setNotFoundHandler(sendNotFound);
   registerUploadHandling(app);
   limitRequests(app, deps);
 

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { RateLimitedError } from '../core/errors';
 
-/** The limits of contract §5, each per minute. */
+/** The request, AI and login limits, each per minute. */
 export interface RateLimitSettings {
   perMinute: number;
   aiPerMinute: number;

@@ -1,6 +1,6 @@
 import type { ModelConfig } from '../config';
 
-/** One model a user can pick (contract `AiModel`, plus what the server needs to call it). */
+/** One model a user can pick (the GraphQL `AiModel`, plus what the server needs to call it). */
 export type CatalogModel = Omit<ModelConfig, 'baseURL'> & {
   /** Absent for the built-in echo model, which needs no network. */
   baseURL?: string;

@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { AlipayRequestError, AlipaySdk, type AlipaySdkCommonResult } from 'alipay-sdk';
-import { UpstreamError } from '../core/errors';
+import { providerReason, UpstreamError } from '../core/errors';
 import { fenToYuanString, yuanStringToFen } from './money';
 
 export interface AlipayConfig {
@@ -136,7 +136,7 @@ function parseTrade(fields: Record<string, unknown>, paidAtField: 'send_pay_date
 function businessError(action: string, res: AlipaySdkCommonResult): UpstreamError {
   // Only the codes: sub_msg can echo the whole string Alipay tried to verify.
   const code = typeof res.sub_code === 'string' ? res.sub_code : String(res.code);
-  return new UpstreamError(`Alipay refused the ${action}: ${code}`, { reason: `ALIPAY_${code}` });
+  return new UpstreamError(`Alipay refused the ${action}: ${code}`, { reason: providerReason('ALIPAY_', code, 'ALIPAY_REFUSED') });
 }
 
 /**

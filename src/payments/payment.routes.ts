@@ -8,7 +8,7 @@ const orderBody = { type: 'object', required: ['amount', 'orderId'], properties:
 const orderData = (url: 'codeUrl' | 'payUrl') => ({ type: 'object', properties: { orderId: str, amount: num, [url]: nullableStr, status: state, expiresAt: str } });
 const lower = (s: string) => s.toLowerCase() as 'pending' | 'success' | 'failed';
 
-/** Seed 000's payment service; states are lowercase as the seed documents them. */
+/** The older payment service's routes; states are lowercase, as its clients expect. */
 export const PAYMENT_ROUTES = [
   defineRoute({
     method: 'POST',

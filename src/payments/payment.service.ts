@@ -10,7 +10,7 @@ import { fenToYuanString, yuanNumberToFen } from './money';
 import type { PaymentProvider } from './providers';
 import { eventOf, type PaymentStatusEvent, type Settlement, statusTopic } from './settlement';
 
-/** Contract: 0.01 to 50,000 yuan. */
+/** An order is 0.01 to 50,000 yuan. */
 const MIN_AMOUNT = 1;
 const MAX_AMOUNT = 5_000_000;
 const ORDER_ID = /^[A-Za-z0-9_-]{1,64}$/;

@@ -1,5 +1,5 @@
 import { createDecipheriv, createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
-import { UpstreamError } from '../core/errors';
+import { providerReason, UpstreamError } from '../core/errors';
 
 /**
  * WeChat Pay API v3 in "WeChat Pay public key" mode, Native (QR code) payments only. Written
@@ -177,7 +177,7 @@ export class WechatPayClient {
     const message = isObject(data) && typeof data.message === 'string' ? data.message : '';
     if (opts.notFoundIsNull && res.status === 404 && code === 'ORDER_NOT_EXIST') return null;
     throw new UpstreamError(`WeChat Pay ${method} ${url.pathname} failed: HTTP ${res.status} ${code ?? ''} ${message}`.trim(), {
-      reason: code ? `WECHATPAY_${code}` : `WECHATPAY_HTTP_${res.status}`,
+      reason: code ? providerReason('WECHATPAY_', code, 'WECHATPAY_REFUSED') : 'WECHATPAY_HTTP_ERROR',
     });
   }
 

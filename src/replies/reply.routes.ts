@@ -29,13 +29,13 @@ const speechRoute = defineRoute({
   toData: (data) => data.speechToText,
 });
 
-/** Seed 004's chat endpoint and seed 000's AI service, both on sendMessage (waiting for the reply). */
+/** The legacy chat endpoint and the older AI service endpoint, both on sendMessage (waiting for the reply). */
 export const AI_ROUTES = [
   speechRoute,
   defineRoute({
     method: 'POST',
     path: '/v1/chat/message',
-    summary: 'Send a message and get the AI reply (seed 004)',
+    summary: 'Send a message and get the AI reply',
     operation: SendMessageDocument,
     schema: {
       body: { type: 'object', required: ['content'], properties: { content: str, sessionId: str, modelId: str, clientMessageId: str } },
@@ -54,7 +54,7 @@ export const AI_ROUTES = [
   defineRoute({
     method: 'POST',
     path: '/v1/ai/message',
-    summary: 'Send a message with optional history and model (seed 000 AI service)',
+    summary: 'Send a message with optional history and model',
     operation: SendMessageDocument,
     schema: {
       body: { type: 'object', required: ['message'], properties: { message: str, modelId: str, messageHistory: historySchema, sessionId: str, clientMessageId: str } },

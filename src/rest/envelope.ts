@@ -1,6 +1,6 @@
 import type { ErrorDetails } from '../core/errors';
 
-/** The `/v1` response envelope of seed 004, with seed 000's `error` object on failures. */
+/** The `/v1` response envelope `{code, message, data}`, with an `error` object on failures. */
 export interface Envelope {
   code: number;
   message: string;

@@ -20,7 +20,7 @@ export interface RouteSchema {
 
 /**
  * One `/v1` route: the GraphQL operation it runs, how the request becomes variables and how
- * the operation's data becomes the seed-shaped `data`. Nothing else: REST re-implements
+ * the operation's data becomes the REST-shaped `data`. Nothing else: REST re-implements
  * no logic, so it shares the resolvers' authorization, validation and errors.
  */
 export interface RestRoute<TData = unknown, TVars = Record<string, unknown>> {

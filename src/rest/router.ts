@@ -2,8 +2,9 @@ import type { ApolloServer } from '@apollo/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GraphQLFormattedError } from 'graphql';
 import type { AppContext } from '../context';
-import { statusOf } from '../core/errors';
-import { failure, success } from './envelope';
+import { describeFormattedError } from '../graphql/format-error';
+import { sendRestError } from '../http/http-errors';
+import { success } from './envelope';
 import { readSingleUpload } from './multipart';
 import type { RestRequest, RestRoute } from './route';
 
@@ -26,12 +27,7 @@ const errorEnvelopeSchema = {
 
 /** Sends the first GraphQL error as a REST error envelope with the matching HTTP status. */
 export function sendGraphqlError(reply: FastifyReply, error: GraphQLFormattedError): FastifyReply {
-  const ext = error.extensions ?? {};
-  const code = typeof ext.code === 'string' ? ext.code : 'INTERNAL_SERVER_ERROR';
-  const status = typeof ext.status === 'number' ? ext.status : statusOf(code);
-  if (typeof ext.retryAfterSeconds === 'number') reply.header('retry-after', String(ext.retryAfterSeconds));
-  const details = ext.details as { field?: string; reason?: string } | undefined;
-  return reply.code(status).send(failure(status, error.message, details));
+  return sendRestError(reply, describeFormattedError(error));
 }
 
 /**

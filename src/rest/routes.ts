@@ -4,5 +4,5 @@ import { AI_ROUTES } from '../replies/reply.routes';
 import { CHAT_ROUTES } from '../chats/chat.routes';
 import { PAYMENT_ROUTES } from '../payments/payment.routes';
 
-/** The `/v1` compatibility layer (contract §2): one GraphQL operation per route. */
+/** The `/v1` compatibility layer: one GraphQL operation per route. */
 export const REST_ROUTES: readonly RestRoute[] = [...ACCOUNT_ROUTES, ...CHAT_ROUTES, ...AI_ROUTES, ...PAYMENT_ROUTES];

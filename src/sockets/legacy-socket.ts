@@ -3,8 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RawData } from 'ws';
 import { type AppContext, createContext, type Viewer } from '../context';
 import type { AppDeps } from '../deps';
-import { AppError, BadRequestError, UnauthenticatedError } from '../core/errors';
-import { classifyError } from '../graphql/format-error';
+import { AppError, BadRequestError, describeError, UnauthenticatedError } from '../core/errors';
 import { limitKey } from '../limits/rate-limits';
 import { type Data, type Frame, isObject, messageInput, parseFrame, replyFrame, str } from './legacy-frames';
 import { watchCredential } from './credential-watch';
@@ -15,7 +14,7 @@ export const LEGACY_UNAUTHORIZED = 4401;
 const MAX_CLOSE_REASON_BYTES = 123;
 
 /**
- * One `/v1/ws` connection (contract §3): JSON frames `{type, data, timestamp}` for clients
+ * One `/v1/ws` connection: JSON frames `{type, data, timestamp}` for clients
  * that cannot speak graphql-ws. `auth` first; then each `message` frame runs sendMessage
  * (streaming) on the same services as GraphQL and streams the reply back; `ping` gets `pong`.
  */
@@ -52,11 +51,12 @@ class LegacySession {
     this.socket.send(JSON.stringify({ type, ...(data === undefined ? {} : { data }), timestamp: new Date().toISOString() }));
   }
 
-  /** An `error` frame with the contract's code; details and client-safe extras, never a stack. */
+  /** An `error` frame with the API's error code; details and client-safe extras, never a stack. */
   private sendError(err: unknown, context?: Data): void {
-    const c = classifyError(err);
-    if (c.internal) this.deps.logger.error({ err, requestId: this.req.id }, 'unexpected error on the legacy socket');
-    this.send('error', { code: c.code, message: c.message, ...(c.details ? { details: c.details } : {}), ...c.extra, ...context });
+    const d = describeError(err);
+    if (d.internal) this.deps.logger.error({ err, requestId: this.req.id }, 'unexpected error on the legacy socket');
+    const retry = d.retryAfterSeconds !== undefined ? { retryAfterSeconds: d.retryAfterSeconds } : {};
+    this.send('error', { code: d.code, message: d.message, ...(d.details ? { details: d.details } : {}), ...retry, ...context });
   }
 
   /** An UNAUTHENTICATED `error` frame, then close 4401. */
@@ -86,7 +86,7 @@ class LegacySession {
 
   private async authenticate(frame: Frame): Promise<void> {
     const data = isObject(frame.data) ? frame.data : {};
-    // The seed puts the token at the top level; `data.token` and API keys are accepted too.
+    // Older clients put the token at the top level; `data.token` and API keys are accepted too.
     const token = (str(frame.token) ?? str(data.token))?.replace(/^Bearer\s+/i, '');
     const apiKey = str(frame.apiKey) ?? str(data.apiKey);
     if (!token && !apiKey) return this.refuse('The auth frame needs a token or an API key');

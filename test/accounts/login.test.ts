@@ -4,10 +4,14 @@ import { rows } from '../helpers/accounts';
 import { captureLogs } from '../helpers/log-capture';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 import { FAKE_WECHAT_SECRET, startFakeWechat } from '../fakes/wechat';
+import { WechatLoginDocument as LOGIN } from '../generated/graphql';
 
-const LOGIN = `mutation($input: WechatLoginInput!) {
-  wechatLogin(input: $input) { token expiresAt userInfo { id openid nickName avatar createdAt balance settings { isDarkMode autoRead saveHistory } } }
-}`;
+/** POST /v1/auth/wechat-login's data. */
+interface RestLogin {
+  token: string;
+  expiresAt: string;
+  userInfo: { id: string; openid: string; nickName: string; avatar: string | null; createdAt: string };
+}
 
 describe('WeChat mini-program login', () => {
   let wechat: Awaited<ReturnType<typeof startFakeWechat>>;
@@ -27,37 +31,37 @@ describe('WeChat mini-program login', () => {
 
   it('creates the user on first login and finds the same user on the next', async () => {
     const before = await userCount();
-    const first = await t.gql<any>(LOGIN, { input: { code: wechat.code('openid-alice'), userInfo: { nickName: 'Alice', avatarUrl: 'https://img.example/a.png' } } });
+    const first = await t.gql(LOGIN, { input: { code: wechat.code('openid-alice'), userInfo: { nickName: 'Alice', avatarUrl: 'https://img.example/a.png' } } });
     expect(first.status).toBe(200);
-    const user = first.body.data.wechatLogin.userInfo;
+    const user = first.body.data!.wechatLogin.userInfo;
     expect(user).toMatchObject({ openid: 'openid-alice', nickName: 'Alice', avatar: 'https://img.example/a.png', balance: 0, settings: { isDarkMode: false, autoRead: false, saveHistory: true } });
     expect(await userCount()).toBe(before + 1);
 
-    const second = await t.gql<any>(LOGIN, { input: { code: wechat.code('openid-alice') } });
-    expect(second.body.data.wechatLogin.userInfo.id).toBe(user.id);
-    expect(second.body.data.wechatLogin.userInfo.nickName).toBe('Alice');
-    expect(second.body.data.wechatLogin.token).not.toBe(first.body.data.wechatLogin.token);
+    const second = await t.gql(LOGIN, { input: { code: wechat.code('openid-alice') } });
+    expect(second.body.data!.wechatLogin.userInfo.id).toBe(user.id);
+    expect(second.body.data!.wechatLogin.userInfo.nickName).toBe('Alice');
+    expect(second.body.data!.wechatLogin.token).not.toBe(first.body.data!.wechatLogin.token);
     expect(await userCount()).toBe(before + 1);
     // The exchange used our app id and secret with grant_type=authorization_code.
     expect(wechat.calls.at(-1)).toMatchObject({ appid: 'wxfake0123456789', secret: FAKE_WECHAT_SECRET, grant_type: 'authorization_code' });
   });
 
   it('keys a user by unionid when WeChat returns one', async () => {
-    const a = await t.gql<any>(LOGIN, { input: { code: wechat.code('openid-in-app-a', 'union-bob') } });
-    const b = await t.gql<any>(LOGIN, { input: { code: wechat.code('openid-other', 'union-bob') } });
-    expect(b.body.data.wechatLogin.userInfo.id).toBe(a.body.data.wechatLogin.userInfo.id);
-    const stored = await rows(t, 'select unionid from users where id = ?', [a.body.data.wechatLogin.userInfo.id]);
+    const a = await t.gql(LOGIN, { input: { code: wechat.code('openid-in-app-a', 'union-bob') } });
+    const b = await t.gql(LOGIN, { input: { code: wechat.code('openid-other', 'union-bob') } });
+    expect(b.body.data!.wechatLogin.userInfo.id).toBe(a.body.data!.wechatLogin.userInfo.id);
+    const stored = await rows(t, 'select unionid from users where id = ?', [a.body.data!.wechatLogin.userInfo.id]);
     expect(stored[0].unionid).toBe('union-bob');
   });
 
   it('fills defaults when no profile is sent', async () => {
-    const res = await t.gql<any>(LOGIN, { input: { code: wechat.code('openid-carol') } });
-    expect(res.body.data.wechatLogin.userInfo).toMatchObject({ nickName: '微信用户', avatar: null });
+    const res = await t.gql(LOGIN, { input: { code: wechat.code('openid-carol') } });
+    expect(res.body.data!.wechatLogin.userInfo).toMatchObject({ nickName: '微信用户', avatar: null });
   });
 
   it('issues an HS256 JWT with sub, jti and exp = JWT_TTL, and expiresAt to match', async () => {
-    const res = await t.gql<any>(LOGIN, { input: { code: wechat.code('openid-dave') } });
-    const { token, expiresAt, userInfo } = res.body.data.wechatLogin;
+    const res = await t.gql(LOGIN, { input: { code: wechat.code('openid-dave') } });
+    const { token, expiresAt, userInfo } = res.body.data!.wechatLogin;
     expect(decodeProtectedHeader(token).alg).toBe('HS256');
     const claims = decodeJwt(token);
     expect(claims.sub).toBe(userInfo.id);
@@ -94,7 +98,7 @@ describe('WeChat mini-program login', () => {
   });
 
   it('answers the same errors over REST with the envelope and HTTP status', async () => {
-    const ok = await t.rest<any>('POST', '/v1/auth/wechat-login', { body: { code: wechat.code('openid-rest'), userInfo: { nickName: '小明', avatarUrl: 'https://img.example/m.png' } } });
+    const ok = await t.rest<RestLogin>('POST', '/v1/auth/wechat-login', { body: { code: wechat.code('openid-rest'), userInfo: { nickName: '小明', avatarUrl: 'https://img.example/m.png' } } });
     expect(ok.status).toBe(200);
     expect(ok.body.code).toBe(200);
     expect(ok.body.message).toBe('success');
@@ -158,12 +162,12 @@ describe('local login (development without WeChat credentials)', () => {
   });
 
   it('logs any code in as a stable local user: same code, same user; other code, other user', async () => {
-    const a1 = await t.gql<any>(LOGIN, { input: { code: 'my-dev-code' } });
-    const a2 = await t.gql<any>(LOGIN, { input: { code: 'my-dev-code' } });
-    const b = await t.gql<any>(LOGIN, { input: { code: 'another-code' } });
-    expect(a1.body.data.wechatLogin.userInfo.id).toBe(a2.body.data.wechatLogin.userInfo.id);
-    expect(b.body.data.wechatLogin.userInfo.id).not.toBe(a1.body.data.wechatLogin.userInfo.id);
-    expect(a1.body.data.wechatLogin.userInfo.openid).toMatch(/^local_[0-9a-f]{28}$/);
-    expect(a1.body.data.wechatLogin.userInfo.openid).not.toContain('my-dev-code');
+    const a1 = (await t.gql(LOGIN, { input: { code: 'my-dev-code' } })).body.data!.wechatLogin.userInfo;
+    const a2 = (await t.gql(LOGIN, { input: { code: 'my-dev-code' } })).body.data!.wechatLogin.userInfo;
+    const b = (await t.gql(LOGIN, { input: { code: 'another-code' } })).body.data!.wechatLogin.userInfo;
+    expect(a1.id).toBe(a2.id);
+    expect(b.id).not.toBe(a1.id);
+    expect(a1.openid).toMatch(/^local_[0-9a-f]{28}$/);
+    expect(a1.openid).not.toContain('my-dev-code');
   });
 });

@@ -1,11 +1,11 @@
 import { SignJWT } from 'jose';
 import { TokenService } from '../../src/accounts/token.service';
-import { login } from '../helpers/accounts';
+import { login, rows } from '../helpers/accounts';
 import { openGraphqlWs } from '../helpers/raw-ws';
 import { collect, startTestApp, type TestApp } from '../helpers/test-app';
+import { LoginDocument, LogoutDocument, MeDocument as ME, ModelIdsDocument } from '../generated/graphql';
 
 const SECRET = 'test-secret-that-is-long-enough-for-hs256-signing';
-const ME = '{ me { id } }';
 
 describe('tokens on every transport', () => {
   let t: TestApp;
@@ -24,7 +24,7 @@ describe('tokens on every transport', () => {
     const hs512 = await new SignJWT({}).setProtectedHeader({ alg: 'HS512' }).setSubject(userId).setJti('x').setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
     const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${p}.`;
     const revoked = await login(t);
-    await t.gql('mutation { logout }', {}, { token: revoked.token });
+    await t.gql(LogoutDocument, {}, { token: revoked.token });
     return [
       ['tampered', `${h}.${p}.${flipped}`],
       ['expired', expired.token],
@@ -68,24 +68,24 @@ describe('tokens on every transport', () => {
     const rest = await t.rest('GET', '/v1/user/info');
     expect(rest.status).toBe(401);
     expect(rest.body.error?.code).toBe(401);
-    const res = await collect<any>(t.ws(), ME);
-    expect(res.results[0].errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    const res = await collect(t.ws(), ME);
+    expect(res.results[0].errors![0].extensions!.code).toBe('UNAUTHENTICATED');
   });
 
   it('still serves public operations when a stale token is sent (a client re-logging in)', async () => {
     const [, expired] = (await badTokens()).find(([label]) => label === 'expired')!;
-    const models = await t.gql('{ models { id } }', {}, { token: expired });
+    const models = await t.gql(ModelIdsDocument, {}, { token: expired });
     expect(models.status).toBe(200);
-    const relogin = await t.gql<any>('mutation { wechatLogin(input: { code: "again" }) { token } }', {}, { token: expired });
-    expect(relogin.body.data.wechatLogin.token).toEqual(expect.any(String));
+    const relogin = await t.gql(LoginDocument, { input: { code: 'again' } }, { token: expired });
+    expect(relogin.body.data!.wechatLogin.token).toEqual(expect.any(String));
   });
 
   it('accepts a good token on all three transports', async () => {
     const { token, userId } = await login(t);
-    expect((await t.gql<any>(ME, {}, { token })).body.data.me.id).toBe(userId);
-    expect((await t.rest<any>('GET', '/v1/user/info', { token })).body.data.id).toBe(userId);
-    const res = await collect<any>(t.ws({ authorization: `Bearer ${token}` }), ME);
-    expect(res.results[0].data.me.id).toBe(userId);
+    expect((await t.gql(ME, {}, { token })).body.data!.me.id).toBe(userId);
+    expect((await t.rest<{ id: string }>('GET', '/v1/user/info', { token })).body.data.id).toBe(userId);
+    const res = await collect(t.ws({ authorization: `Bearer ${token}` }), ME);
+    expect(res.results[0].data!.me.id).toBe(userId);
   });
 });
 
@@ -102,22 +102,22 @@ describe('logout', () => {
     const b = await login(t, code); // the same user on another device
     expect(b.userId).toBe(a.userId);
 
-    const res = await t.gql('mutation { logout }', {}, { token: a.token });
+    const res = await t.gql(LogoutDocument, {}, { token: a.token });
     expect(res.body).toEqual({ data: { logout: true } });
 
     expect((await t.gql(ME, {}, { token: a.token })).status).toBe(401);
     expect((await t.rest('GET', '/v1/user/info', { token: a.token })).status).toBe(401);
     expect((await openGraphqlWs(t.wsUrl, { authorization: `Bearer ${a.token}` })).acked).toBe(false);
-    expect((await t.gql<any>(ME, {}, { token: b.token })).body.data.me.id).toBe(a.userId);
+    expect((await t.gql(ME, {}, { token: b.token })).body.data!.me.id).toBe(a.userId);
     // A second logout with the revoked token is refused like any other use of it.
-    expect((await t.gql('mutation { logout }', {}, { token: a.token })).status).toBe(401);
+    expect((await t.gql(LogoutDocument, {}, { token: a.token })).status).toBe(401);
   });
 
   it('stores the revocation until the token would have expired', async () => {
     const { token } = await login(t);
-    await t.gql('mutation { logout }', {}, { token });
-    const [row] = await t.app.deps.orm.em.fork().getConnection().execute('select * from revoked_tokens order by expires_at desc limit 1');
-    const exp = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).exp;
+    await t.gql(LogoutDocument, {}, { token });
+    const [row] = await rows(t, 'select * from revoked_tokens order by expires_at desc limit 1');
+    const { exp } = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as { exp: number };
     expect(new Date(row.expires_at as string).getTime()).toBe(exp * 1000);
   });
 
@@ -129,7 +129,7 @@ describe('logout', () => {
     const wsB = await openGraphqlWs(t.wsUrl, { authorization: `Bearer ${b.token}` });
     expect([wsA.acked, wsB.acked]).toEqual([true, true]);
 
-    await t.gql('mutation { logout }', {}, { token: a.token });
+    await t.gql(LogoutDocument, {}, { token: a.token });
     expect(await wsA.closed).toEqual({ code: 4403, reason: 'Token revoked' });
     expect(wsB.socket.readyState).toBe(wsB.socket.OPEN);
     wsB.socket.close();

@@ -1,12 +1,22 @@
 import { login } from '../helpers/accounts';
 import { onMysql } from '../helpers/database';
-import { aiSays, LIST, SEARCH, saveChat, userSays } from '../helpers/chats';
+import { aiSays, saveChat, userSays } from '../helpers/chats';
 import { startTestApp, type TestApp } from '../helpers/test-app';
+import {
+  type ChatFilter,
+  ChatListDocument as LIST,
+  type ChatListQuery,
+  type ChatListQueryVariables,
+  ChatsWithRecentMessagesDocument,
+  type SaveChatInput,
+  SearchChatsDocument as SEARCH,
+  type SearchChatsQueryVariables,
+} from '../generated/graphql';
 
-type Page = { nodes: Array<{ id: string; title: string }>; pageInfo: { hasNextPage: boolean; endCursor: string | null }; totalCount: number };
+type Page = ChatListQuery['chats'];
 
-async function page(t: TestApp, token: string, vars: Record<string, unknown>): Promise<Page> {
-  const res = await t.gql<{ chats: Page }>(LIST, vars, { token });
+async function page(t: TestApp, token: string, vars: ChatListQueryVariables): Promise<Page> {
+  const res = await t.gql(LIST, vars, { token });
   if (!res.body.data) throw new Error(JSON.stringify(res.body.errors));
   return res.body.data.chats;
 }
@@ -64,7 +74,7 @@ describe('listing chats', () => {
     await saveChat(t, token, { title: 'w2', category: 'work', tags: ['b'], isStarred: true, messages: [] });
     await saveChat(t, token, { title: 'l1', category: 'life', tags: ['a'], isStarred: true, messages: [] });
     await saveChat(t, token, { title: 'd1', messages: [] });
-    const titles = async (filter: Record<string, unknown>) => {
+    const titles = async (filter: ChatFilter) => {
       const p = await page(t, token, { filter });
       expect(p.totalCount).toBe(p.nodes.length);
       return p.nodes.map((n) => n.title);
@@ -98,7 +108,7 @@ describe('searching chats', () => {
   beforeAll(async () => {
     t = await startTestApp();
     ({ token } = await login(t));
-    const chats: Array<[string, Record<string, unknown>]> = [
+    const chats: Array<[string, Partial<SaveChatInput>]> = [
       ['zh-content', { title: '数学作业', messages: [userSays('这个问题很简单吧'), aiSays('是的')] }],
       ['en-content', { title: 'Greetings', messages: [userSays('Hello World from the SEA')] }],
       ['mixed', { title: 'Models', messages: [userSays('GPT模型和Claude哪个好？')] }],
@@ -118,10 +128,10 @@ describe('searching chats', () => {
   });
   afterAll(() => t.close());
 
-  const search = async (q: string, vars: Record<string, unknown> = {}) => {
-    const res = await t.gql<any>(SEARCH, { q, ...vars }, { token });
+  const search = async (q: string, vars: Omit<SearchChatsQueryVariables, 'q'> = {}) => {
+    const res = await t.gql(SEARCH, { q, ...vars }, { token });
     if (!res.body.data) throw new Error(JSON.stringify(res.body.errors));
-    return res.body.data.searchChats as Page;
+    return res.body.data.searchChats;
   };
   const found = async (q: string) => (await search(q)).nodes.map((n) => Object.keys(ids).find((k) => ids[k] === n.id));
 
@@ -179,15 +189,15 @@ describe('no N+1: a list costs a fixed number of SQL statements', () => {
       for (let i = 0; i < 50; i++) {
         await saveChat(t, token, { title: `c${i}`, tags: [`t${i % 3}`, 'all'], messages: Array.from({ length: 8 }, (_, j) => userSays(`m${i}-${j}`)) });
       }
-      const query = `query($first: Int) { chats(first: $first) { totalCount nodes { id title preview messageCount tags messages(last: 5) { id content role timestamp } } } }`;
       const count = async (first: number) => {
         statements = 0;
         counting = true;
-        const res = await t.gql<any>(query, { first }, { token });
+        const res = await t.gql(ChatsWithRecentMessagesDocument, { first }, { token });
         counting = false;
-        expect(res.body.data.chats.nodes).toHaveLength(first);
-        expect(res.body.data.chats.nodes[0].messages.map((m: any) => m.content)).toEqual(['m49-3', 'm49-4', 'm49-5', 'm49-6', 'm49-7']);
-        expect(res.body.data.chats.nodes[0].tags).toEqual(['t1', 'all']);
+        const { nodes } = res.body.data!.chats;
+        expect(nodes).toHaveLength(first);
+        expect(nodes[0].messages.map((m) => m.content)).toEqual(['m49-3', 'm49-4', 'm49-5', 'm49-6', 'm49-7']);
+        expect(nodes[0].tags).toEqual(['t1', 'all']);
         return statements;
       };
       const five = await count(5);

@@ -2,6 +2,20 @@ import { login } from '../helpers/accounts';
 import { saveChat, userSays } from '../helpers/chats';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 
+/** A chat as /v1 answers it (roles in lowercase). */
+interface RestChat {
+  id: string;
+  title: string;
+  preview: string;
+  category: string;
+  tags: string[];
+  isStarred: boolean;
+  createdAt: string;
+  updatedAt: string;
+  messageCount: number;
+  messages: Array<{ id: string; role: string; content: string; status: string; model: string | null; timestamp: string }>;
+}
+
 describe('chats over /v1', () => {
   let t: TestApp;
   beforeAll(async () => {
@@ -9,9 +23,9 @@ describe('chats over /v1', () => {
   });
   afterAll(() => t.close());
 
-  it('POST /v1/chats creates a chat from the seed SaveChatParams and answers the seed Chat shape', async () => {
+  it('POST /v1/chats creates a chat from SaveChatParams and answers the REST Chat shape', async () => {
     const { token } = await login(t);
-    const res = await t.rest<any>('POST', '/v1/chats', {
+    const res = await t.rest<RestChat>('POST', '/v1/chats', {
       token,
       body: { title: '旅行计划', messages: [{ role: 'user', content: '去哪儿玩？', timestamp: '2024-02-22T14:30:00.000Z' }, { role: 'assistant', content: '杭州西湖' }], category: 'life', tags: ['旅行'] },
     });
@@ -25,25 +39,25 @@ describe('chats over /v1', () => {
       { id: expect.any(String), role: 'assistant', content: '杭州西湖', status: 'COMPLETE', model: null, timestamp: expect.any(String) },
     ]);
 
-    const one = await t.rest<any>('GET', `/v1/chats/${chat.id}`, { token });
+    const one = await t.rest<RestChat>('GET', `/v1/chats/${chat.id}`, { token });
     expect(one.body.data).toEqual(chat);
   });
 
   it('GET /v1/chats returns an array with X-Total-Count and X-Next-Cursor, and filters', async () => {
     const { token } = await login(t);
     for (let i = 0; i < 5; i++) await saveChat(t, token, { title: `c${i}`, messages: [userSays(`m${i}`)], isStarred: i % 2 === 0 });
-    const p1 = await t.rest<any[]>('GET', '/v1/chats?first=2', { token });
+    const p1 = await t.rest<RestChat[]>('GET', '/v1/chats?first=2', { token });
     expect(p1.status).toBe(200);
     expect(p1.body.data.map((c) => c.title)).toEqual(['c4', 'c3']);
     expect(p1.headers.get('x-total-count')).toBe('5');
     const cursor = p1.headers.get('x-next-cursor')!;
     expect(cursor).toBeTruthy();
-    const p2 = await t.rest<any[]>('GET', `/v1/chats?first=2&after=${encodeURIComponent(cursor)}`, { token });
+    const p2 = await t.rest<RestChat[]>('GET', `/v1/chats?first=2&after=${encodeURIComponent(cursor)}`, { token });
     expect(p2.body.data.map((c) => c.title)).toEqual(['c2', 'c1']);
-    const last = await t.rest<any[]>('GET', `/v1/chats?first=2&after=${encodeURIComponent(p2.headers.get('x-next-cursor')!)}`, { token });
+    const last = await t.rest<RestChat[]>('GET', `/v1/chats?first=2&after=${encodeURIComponent(p2.headers.get('x-next-cursor')!)}`, { token });
     expect(last.body.data.map((c) => c.title)).toEqual(['c0']);
     expect(last.headers.get('x-next-cursor')).toBeNull();
-    const starred = await t.rest<any[]>('GET', '/v1/chats?starred=true', { token });
+    const starred = await t.rest<RestChat[]>('GET', '/v1/chats?starred=true', { token });
     expect(starred.body.data.map((c) => c.title)).toEqual(['c4', 'c2', 'c0']);
     expect(starred.headers.get('x-total-count')).toBe('3');
     expect((await t.rest('GET', '/v1/chats?first=101', { token })).status).toBe(400);
@@ -53,7 +67,7 @@ describe('chats over /v1', () => {
   it('GET /v1/chats/search?q= finds chats', async () => {
     const { token } = await login(t);
     await saveChat(t, token, { title: 'x', messages: [userSays('这个问题很简单吧')] });
-    const res = await t.rest<any[]>('GET', `/v1/chats/search?q=${encodeURIComponent('简单')}`, { token });
+    const res = await t.rest<RestChat[]>('GET', `/v1/chats/search?q=${encodeURIComponent('简单')}`, { token });
     expect(res.body.data.map((c) => c.messages[0].content)).toEqual(['这个问题很简单吧']);
     expect(res.headers.get('x-total-count')).toBe('1');
     expect((await t.rest('GET', '/v1/chats/search', { token })).status).toBe(400);

@@ -1,6 +1,18 @@
 import { login, rows } from '../helpers/accounts';
-import { aiSays, CHAT_FIELDS, SAVE, saveChat, userSays } from '../helpers/chats';
-import { startTestApp, type TestApp } from '../helpers/test-app';
+import { aiSays, saveChat, userSays } from '../helpers/chats';
+import { invalidVariables, startTestApp, type GqlResult, type TestApp } from '../helpers/test-app';
+import {
+  ChatDocument,
+  ChatIdsDocument,
+  ChatMessagesDocument,
+  ChatStarsDocument,
+  ChatSummaryDocument,
+  DeleteChatsDocument,
+  SaveChatDocument as SAVE,
+  type SaveChatInput,
+  SearchChatIdsDocument,
+  StarChatDocument,
+} from '../generated/graphql';
 
 describe('saving and reading chats', () => {
   let t: TestApp;
@@ -49,15 +61,15 @@ describe('saving and reading chats', () => {
   it('opens a chat with its last N messages oldest first, paging backwards with before', async () => {
     const { token } = await login(t);
     const chat = await saveChat(t, token, { messages: Array.from({ length: 12 }, (_, i) => userSays(`m${i}`)) });
-    const q = `query($id: ID!, $last: Int, $before: ID) { chat(id: $id) { messageCount messages(last: $last, before: $before) { id content } } }`;
-    const page1 = (await t.gql<any>(q, { id: chat.id, last: 5 }, { token })).body.data.chat;
+    const q = ChatMessagesDocument;
+    const page1 = (await t.gql(q, { id: chat.id, last: 5 }, { token })).body.data!.chat;
     expect(page1.messageCount).toBe(12);
-    expect(page1.messages.map((m: any) => m.content)).toEqual(['m7', 'm8', 'm9', 'm10', 'm11']);
-    const page2 = (await t.gql<any>(q, { id: chat.id, last: 5, before: page1.messages[0].id }, { token })).body.data.chat;
-    expect(page2.messages.map((m: any) => m.content)).toEqual(['m2', 'm3', 'm4', 'm5', 'm6']);
-    const page3 = (await t.gql<any>(q, { id: chat.id, last: 5, before: page2.messages[0].id }, { token })).body.data.chat;
-    expect(page3.messages.map((m: any) => m.content)).toEqual(['m0', 'm1']);
-    const defaults = (await t.gql<any>(q, { id: chat.id }, { token })).body.data.chat;
+    expect(page1.messages.map((m) => m.content)).toEqual(['m7', 'm8', 'm9', 'm10', 'm11']);
+    const page2 = (await t.gql(q, { id: chat.id, last: 5, before: page1.messages[0].id }, { token })).body.data!.chat;
+    expect(page2.messages.map((m) => m.content)).toEqual(['m2', 'm3', 'm4', 'm5', 'm6']);
+    const page3 = (await t.gql(q, { id: chat.id, last: 5, before: page2.messages[0].id }, { token })).body.data!.chat;
+    expect(page3.messages.map((m) => m.content)).toEqual(['m0', 'm1']);
+    const defaults = (await t.gql(q, { id: chat.id }, { token })).body.data!.chat;
     expect(defaults.messages).toHaveLength(12);
     const bad = await t.gql(q, { id: chat.id, last: 0 }, { token });
     expect(bad.body.errors?.[0].extensions).toMatchObject({ code: 'BAD_REQUEST', details: { field: 'last' } });
@@ -67,12 +79,12 @@ describe('saving and reading chats', () => {
     const { token } = await login(t);
     const older = await saveChat(t, token, { messages: [userSays('older')] });
     await saveChat(t, token, { messages: [userSays('newer')] });
-    const star = await t.gql<any>('mutation($id: ID!) { starChat(id: $id, starred: true) { id isStarred updatedAt } }', { id: older.id }, { token });
-    expect(star.body.data.starChat).toEqual({ id: older.id, isStarred: true, updatedAt: older.updatedAt });
-    const list = await t.gql<any>('{ chats { nodes { title isStarred } } }', {}, { token });
-    expect(list.body.data.chats.nodes).toEqual([{ title: 'newer', isStarred: false }, { title: 'older', isStarred: true }]);
-    const unstar = await t.gql<any>('mutation($id: ID!) { starChat(id: $id, starred: false) { isStarred } }', { id: older.id }, { token });
-    expect(unstar.body.data.starChat.isStarred).toBe(false);
+    const star = await t.gql(StarChatDocument, { id: older.id, starred: true }, { token });
+    expect(star.body.data!.starChat).toEqual({ id: older.id, isStarred: true, updatedAt: older.updatedAt });
+    const list = await t.gql(ChatStarsDocument, {}, { token });
+    expect(list.body.data!.chats.nodes).toEqual([{ title: 'newer', isStarred: false }, { title: 'older', isStarred: true }]);
+    const unstar = await t.gql(StarChatDocument, { id: older.id, starred: false }, { token });
+    expect(unstar.body.data!.starChat.isStarred).toBe(false);
   });
 
   it('deletes many at once, counting only what it deleted, with the messages', async () => {
@@ -80,19 +92,19 @@ describe('saving and reading chats', () => {
     const a = await saveChat(t, token, { messages: [userSays('a')] });
     const b = await saveChat(t, token, { messages: [userSays('b')] });
     const keep = await saveChat(t, token, { messages: [userSays('keep')] });
-    const res = await t.gql<any>('mutation($ids: [ID!]!) { deleteChats(ids: $ids) }', { ids: [a.id, b.id, a.id, 'not-an-id', '01aaaaaaaaaaaaaaaaaaaaaaaa'] }, { token });
-    expect(res.body.data.deleteChats).toBe(2);
+    const res = await t.gql(DeleteChatsDocument, { ids: [a.id, b.id, a.id, 'not-an-id', '01aaaaaaaaaaaaaaaaaaaaaaaa'] }, { token });
+    expect(res.body.data!.deleteChats).toBe(2);
     expect((await rows(t, 'select count(*) as n from messages where chat_id in (?, ?)', [a.id, b.id]))[0].n).toBe(0);
-    expect((await t.gql<any>('{ chats { totalCount nodes { id } } }', {}, { token })).body.data.chats).toEqual({ totalCount: 1, nodes: [{ id: keep.id }] });
-    expect((await t.gql<any>('mutation { deleteChats(ids: []) }', {}, { token })).body.data.deleteChats).toBe(0);
+    expect((await t.gql(ChatIdsDocument, {}, { token })).body.data!.chats).toEqual({ totalCount: 1, nodes: [{ id: keep.id }] });
+    expect((await t.gql(DeleteChatsDocument, { ids: [] }, { token })).body.data!.deleteChats).toBe(0);
   });
 
   it('refuses more than 100 ids in one delete and deletes nothing', async () => {
     const { token } = await login(t);
     const chat = await saveChat(t, token, { messages: [userSays('x')] });
-    const res = await t.gql('mutation($ids: [ID!]!) { deleteChats(ids: $ids) }', { ids: [chat.id, ...Array.from({ length: 100 }, (_, i) => `id${i}`)] }, { token });
+    const res = await t.gql(DeleteChatsDocument, { ids: [chat.id, ...Array.from({ length: 100 }, (_, i) => `id${i}`)] }, { token });
     expect(res.body.errors?.[0].extensions).toMatchObject({ code: 'BAD_REQUEST', details: { field: 'ids', reason: 'TOO_MANY' } });
-    expect((await t.gql<any>('{ chats { totalCount } }', {}, { token })).body.data.chats.totalCount).toBe(1);
+    expect((await t.gql(ChatIdsDocument, {}, { token })).body.data!.chats.totalCount).toBe(1);
   });
 });
 
@@ -110,7 +122,7 @@ describe('limits: BAD_REQUEST naming the field, and nothing written', () => {
 
   const snapshot = async () => JSON.stringify(await rows(t, 'select c.title, c.category, c.message_count, (select count(*) from messages m where m.user_id = ?) as messages, (select count(*) from chat_tags g where g.user_id = ?) as tags from chats c where c.user_id = ? order by c.id', [userId, userId, userId]));
 
-  it.each([
+  it.each<[string, SaveChatInput, string]>([
     ['title', { title: 't'.repeat(201), messages: [] }, 'title'],
     ['category', { category: 'c'.repeat(33), messages: [] }, 'category'],
     ['21 tags', { tags: Array.from({ length: 21 }, (_, i) => `t${i}`), messages: [] }, 'tags'],
@@ -145,7 +157,7 @@ describe('limits: BAD_REQUEST naming the field, and nothing written', () => {
   });
 
   it('refuses a bad role with BAD_USER_INPUT', async () => {
-    const res = await t.gql(SAVE, { input: { messages: [{ role: 'ROBOT', content: 'x' }] } }, { token });
+    const res = await t.gql(SAVE, invalidVariables({ input: { messages: [{ role: 'ROBOT', content: 'x' }] } }), { token });
     expect(res.status).toBe(400);
     expect(res.body.errors?.[0].extensions.code).toBe('BAD_USER_INPUT');
   });
@@ -164,44 +176,45 @@ describe("someone else's chat is NOT_FOUND on every operation, and untouched", (
   });
   afterAll(() => t.close());
 
-  it.each([
-    ['chat', `query($id: ID!) { chat(id: $id) { ${CHAT_FIELDS} } }`, (id: string) => ({ id })],
-    ['saveChat', SAVE, (id: string) => ({ input: { id, title: 'hijacked', messages: [userSays('pwned')] } })],
-    ['starChat', 'mutation($id: ID!) { starChat(id: $id, starred: true) { id } }', (id: string) => ({ id })],
-  ])('%s', async (_op, query, vars) => {
+  it.each<[string, (id: string) => Promise<GqlResult<unknown>>]>([
+    ['chat', (id) => t.gql(ChatDocument, { id }, { token: other.token })],
+    ['saveChat', (id) => t.gql(SAVE, { input: { id, title: 'hijacked', messages: [userSays('pwned')] } }, { token: other.token })],
+    ['starChat', (id) => t.gql(StarChatDocument, { id, starred: true }, { token: other.token })],
+  ])('%s', async (_op, operateAsOther) => {
     for (const id of [chatId, 'malformed', '01aaaaaaaaaaaaaaaaaaaaaaaa']) {
-      const res = await t.gql(query, vars(id), { token: other.token });
+      const res = await operateAsOther(id);
       expect([id, res.status, res.body.errors?.[0].extensions.code]).toEqual([id, 404, 'NOT_FOUND']);
     }
-    const mine = await t.gql<any>(`query($id: ID!) { chat(id: $id) { title isStarred messageCount } }`, { id: chatId }, { token: owner.token });
-    expect(mine.body.data.chat).toEqual({ title: 'private 秘密', isStarred: false, messageCount: 1 });
+    const mine = await t.gql(ChatSummaryDocument, { id: chatId }, { token: owner.token });
+    expect(mine.body.data!.chat).toEqual({ title: 'private 秘密', isStarred: false, messageCount: 1 });
   });
 
   it('deleteChats ignores it silently', async () => {
-    const res = await t.gql<any>('mutation($ids: [ID!]!) { deleteChats(ids: $ids) }', { ids: [chatId] }, { token: other.token });
-    expect(res.body.data.deleteChats).toBe(0);
+    const res = await t.gql(DeleteChatsDocument, { ids: [chatId] }, { token: other.token });
+    expect(res.body.data!.deleteChats).toBe(0);
     expect((await rows(t, 'select count(*) as n from chats where id = ?', [chatId]))[0].n).toBe(1);
   });
 
   it('chats and searchChats never show it', async () => {
-    expect((await t.gql<any>('{ chats { totalCount } }', {}, { token: other.token })).body.data.chats.totalCount).toBe(0);
+    expect((await t.gql(ChatIdsDocument, {}, { token: other.token })).body.data!.chats.totalCount).toBe(0);
     for (const q of ['秘密', 'secret', 'private']) {
-      const res = await t.gql<any>('query($q: String!) { searchChats(query: $q) { totalCount nodes { id } } }', { q }, { token: other.token });
-      expect(res.body.data.searchChats).toEqual({ totalCount: 0, nodes: [] });
+      const res = await t.gql(SearchChatIdsDocument, { q }, { token: other.token });
+      expect(res.body.data!.searchChats).toEqual({ totalCount: 0, nodes: [] });
     }
   });
 
   it('every chat operation needs a credential', async () => {
-    for (const [query, variables] of [
-      ['{ chats { totalCount } }', {}],
-      [`query($id: ID!) { chat(id: $id) { id } }`, { id: chatId }],
-      ['{ searchChats(query: "x") { totalCount } }', {}],
-      [SAVE, { input: { messages: [] } }],
-      ['mutation($ids: [ID!]!) { deleteChats(ids: $ids) }', { ids: [chatId] }],
-      ['mutation($id: ID!) { starChat(id: $id, starred: true) { id } }', { id: chatId }],
-    ] as const) {
-      const res = await t.gql(query, variables);
-      expect([query, res.status]).toEqual([query, 401]);
+    const anonymous: Array<[string, () => Promise<GqlResult<unknown>>]> = [
+      ['chats', () => t.gql(ChatIdsDocument)],
+      ['chat', () => t.gql(ChatDocument, { id: chatId })],
+      ['searchChats', () => t.gql(SearchChatIdsDocument, { q: 'x' })],
+      ['saveChat', () => t.gql(SAVE, { input: { messages: [] } })],
+      ['deleteChats', () => t.gql(DeleteChatsDocument, { ids: [chatId] })],
+      ['starChat', () => t.gql(StarChatDocument, { id: chatId, starred: true })],
+    ];
+    for (const [operation, send] of anonymous) {
+      const res = await send();
+      expect([operation, res.status]).toEqual([operation, 401]);
     }
   });
 });

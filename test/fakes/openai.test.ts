@@ -1,5 +1,16 @@
-import OpenAI from 'openai';
+import OpenAI, { APIError } from 'openai';
+import { waitFor } from '../helpers/wait';
 import { startFakeOpenAI, usageFor, type FakeOpenAI } from './openai';
+
+/** The APIError a call fails with (the test fails when it succeeds or fails otherwise). */
+async function apiError(call: Promise<unknown>): Promise<APIError> {
+  const err = await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(APIError);
+  return err as APIError;
+}
 
 describe('fake OpenAI server', () => {
   let fake: FakeOpenAI;
@@ -34,7 +45,7 @@ describe('fake OpenAI server', () => {
     const stream = await client.chat.completions.create({ model: 'm', messages, stream: true, stream_options: { include_usage: true } });
     let text = '';
     let deltas = 0;
-    let usage: any = null;
+    let usage: OpenAI.CompletionUsage | null = null;
     for await (const chunk of stream) {
       if (chunk.choices[0]?.delta.content) {
         text += chunk.choices[0].delta.content;
@@ -48,11 +59,11 @@ describe('fake OpenAI server', () => {
 
     fake.chunkSize = 100;
     const plain = await client.chat.completions.create({ model: 'm', messages, stream: true });
-    const chunks: any[] = [];
+    const chunks: OpenAI.ChatCompletionChunk[] = [];
     for await (const chunk of plain) chunks.push(chunk);
     expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Echo: 你好 there');
     expect(chunks.some((c) => c.usage)).toBe(false);
-    expect(chunks.at(-1).choices[0].finish_reason).toBe('stop');
+    expect(chunks.at(-1)!.choices[0].finish_reason).toBe('stop');
   });
 
   it('delivers each chunk as it is written in slow mode', async () => {
@@ -73,7 +84,7 @@ describe('fake OpenAI server', () => {
 
   it('rejects a wrong API key with 401', async () => {
     const bad = new OpenAI({ apiKey: 'sk-wrong', baseURL: fake.baseURL, maxRetries: 0 });
-    const err: any = await bad.chat.completions.create({ model: 'm', messages }).catch((e) => e);
+    const err = await apiError(bad.chat.completions.create({ model: 'm', messages }));
     expect(err).toBeInstanceOf(OpenAI.APIError);
     expect(err.status).toBe(401);
     expect(err.code).toBe('invalid_api_key');
@@ -81,9 +92,9 @@ describe('fake OpenAI server', () => {
 
   it('fails with 500 and 429 in those modes', async () => {
     fake.nextModes.push('error500', 'error429');
-    const e500: any = await client.chat.completions.create({ model: 'm', messages }).catch((e) => e);
+    const e500 = await apiError(client.chat.completions.create({ model: 'm', messages }));
     expect(e500.status).toBe(500);
-    const e429: any = await client.chat.completions.create({ model: 'm', messages, stream: true }).catch((e) => e);
+    const e429 = await apiError(client.chat.completions.create({ model: 'm', messages, stream: true }));
     expect(e429.status).toBe(429);
     // The queue is used up: back to 'ok'.
     await expect(client.chat.completions.create({ model: 'm', messages })).resolves.toBeTruthy();
@@ -133,7 +144,7 @@ describe('fake OpenAI server', () => {
     expect(fake.transcriptions).toEqual([{ model: 'whisper-1', language: 'zh', filename: 'a.wav', contentType: 'audio/wav', bytes: 12 }]);
 
     fake.nextModes.push('error500');
-    const err: any = await client.audio.transcriptions.create({ file, model: 'whisper-1' }).catch((e) => e);
+    const err = await apiError(client.audio.transcriptions.create({ file, model: 'whisper-1' }));
     expect(err.status).toBe(500);
   });
 
@@ -142,7 +153,7 @@ describe('fake OpenAI server', () => {
     expect(models.data.map((m) => m.id)).toEqual(['fake-model']);
     fake.mode = 'hang';
     const pending = client.chat.completions.create({ model: 'm', messages }).catch((e) => e);
-    while (fake.calls.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => fake.calls.length > 0, 5000, 'the call reaching the fake');
     await fake.close();
     expect(await pending).toBeInstanceOf(OpenAI.APIConnectionError);
   });

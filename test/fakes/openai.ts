@@ -20,8 +20,17 @@ export interface FakeUsage {
   total_tokens: number;
 }
 
+/** The fields of a chat completion request the fake reads (the rest is kept as sent). */
+export interface ChatRequestBody {
+  model?: string;
+  messages?: Array<{ role?: string; content?: unknown; [key: string]: unknown }>;
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean };
+  [key: string]: unknown;
+}
+
 export interface FakeChatCall {
-  body: any;
+  body: ChatRequestBody;
   headers: IncomingHttpHeaders;
   /** True when the client closed the connection before the response was finished. */
   aborted: boolean;
@@ -54,7 +63,7 @@ const chars = (s: string): number => Array.from(s).length;
 function contentText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
-    return content.map((p: any) => (p && p.type === 'text' && typeof p.text === 'string' ? p.text : '')).join('');
+    return content.map((p: { type?: unknown; text?: unknown } | null) => (p && p.type === 'text' && typeof p.text === 'string' ? p.text : '')).join('');
   }
   return '';
 }
@@ -66,16 +75,16 @@ function contentText(content: unknown): string {
  * - completion_tokens = characters (code points) of the reply text, whatever the chunk size;
  * - total_tokens = prompt_tokens + completion_tokens.
  */
-export function usageFor(body: any, text: string): FakeUsage {
-  const messages: any[] = Array.isArray(body?.messages) ? body.messages : [];
-  const prompt_tokens = messages.reduce((n: number, m: any) => n + chars(contentText(m?.content)), 0);
+export function usageFor(body: ChatRequestBody | undefined, text: string): FakeUsage {
+  const messages = Array.isArray(body?.messages) ? body.messages : [];
+  const prompt_tokens = messages.reduce((n: number, m) => n + chars(contentText(m?.content)), 0);
   const completion_tokens = chars(text);
   return { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens };
 }
 
 /** Default script: echo the last user message. */
-function echo(body: any): string {
-  const messages: any[] = Array.isArray(body?.messages) ? body.messages : [];
+function echo(body: ChatRequestBody): string {
+  const messages = Array.isArray(body?.messages) ? body.messages : [];
   const lastUser = [...messages].reverse().find((m) => m?.role === 'user');
   return `Echo: ${contentText(lastUser?.content)}`;
 }
@@ -133,6 +142,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}) {
   const timers = new Set<NodeJS.Timeout>();
   let closing = false;
 
+  // The fake's scripted latency (delayMs, 'slow'): what it simulates, not a test waiting.
   // Unref'd and cleared on close, so a slow or hanging script never keeps jest alive.
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -170,9 +180,9 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}) {
   const takeMode = (): FakeOpenAIMode => state.nextModes.shift() ?? state.mode;
 
   async function chatCompletions(req: IncomingMessage, res: ServerResponse, raw: Buffer) {
-    let body: any;
+    let body: ChatRequestBody;
     try {
-      body = JSON.parse(raw.toString('utf8'));
+      body = JSON.parse(raw.toString('utf8')) as ChatRequestBody;
     } catch {
       return sendJson(res, 400, errorBody('We could not parse the JSON body of your request.', 'invalid_request_error', null));
     }
@@ -304,7 +314,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}) {
     /** Modes for the next calls, one consumed per chat or transcription call. */
     nextModes: [] as FakeOpenAIMode[],
     /** Reply script used when `nextReplies` is empty. */
-    reply: echo as (body: any) => string,
+    reply: echo as (body: ChatRequestBody) => string,
     nextReplies: [] as string[],
     /** Characters (code points) per streamed content chunk. */
     chunkSize: options.chunkSize ?? 4,

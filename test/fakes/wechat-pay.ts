@@ -6,6 +6,9 @@ import { listenFake } from './http-fake';
 
 const generateRsa = promisify(generateKeyPair);
 
+/** A JSON value's fields when it is an object (none otherwise), for validating what was sent. */
+const fields = (value: unknown): Record<string, unknown> => (value && typeof value === 'object' ? (value as Record<string, unknown>) : {});
+
 export const FAKE_WECHATPAY_MCHID = '1900000109';
 export const FAKE_WECHATPAY_APP_ID = 'wxfakepay0000001';
 export const FAKE_WECHATPAY_NOTIFY_URL = 'https://example.com/v1/pay/wechat/notify';
@@ -16,7 +19,8 @@ export interface FakeWechatPayOrder {
   out_trade_no: string;
   description: string;
   notify_url: string;
-  time_expire: string;
+  /** Absent when the order was created without one. */
+  time_expire?: string;
   /** What the order was created for, in fen. */
   total: number;
   code_url: string;
@@ -32,7 +36,8 @@ export interface FakeWechatPayCall {
   method: string;
   /** Path with query, as signed. */
   path: string;
-  body: any;
+  /** The JSON body (or the text, when it is not JSON). */
+  body: unknown;
   headers: IncomingHttpHeaders;
   /** Whether our Authorization header verified (mchid, serial, timestamp, signature). */
   signatureValid: boolean;
@@ -169,11 +174,13 @@ export async function startFakeWechatPay(options: FakeWechatPayOptions = {}) {
     return order;
   }
 
-  function createOrder(body: any): [number, object] {
-    if (body?.appid !== appId || body?.mchid !== mchId) return [400, { code: 'INVALID_REQUEST', message: 'appid和mch_id不匹配' }];
-    const total = body.amount?.total;
-    if (!Number.isSafeInteger(total) || total < 1) return [400, { code: 'PARAM_ERROR', message: '输入源“/body/amount/total”映射到值字段“总金额”字段值有误' }];
-    if (body.amount.currency !== undefined && body.amount.currency !== 'CNY') return [400, { code: 'PARAM_ERROR', message: '币种有误' }];
+  function createOrder(raw: unknown): [number, object] {
+    const body = fields(raw);
+    if (body.appid !== appId || body.mchid !== mchId) return [400, { code: 'INVALID_REQUEST', message: 'appid和mch_id不匹配' }];
+    const amount = fields(body.amount);
+    const total = amount.total;
+    if (typeof total !== 'number' || !Number.isSafeInteger(total) || total < 1) return [400, { code: 'PARAM_ERROR', message: '输入源“/body/amount/total”映射到值字段“总金额”字段值有误' }];
+    if (amount.currency !== undefined && amount.currency !== 'CNY') return [400, { code: 'PARAM_ERROR', message: '币种有误' }];
     if (typeof body.out_trade_no !== 'string' || !OUT_TRADE_NO.test(body.out_trade_no)) return [400, { code: 'PARAM_ERROR', message: '商户订单号有误' }];
     if (typeof body.description !== 'string' || !body.description || Array.from(body.description).length > 127) return [400, { code: 'PARAM_ERROR', message: '商品描述有误' }];
     if (typeof body.notify_url !== 'string' || !body.notify_url.startsWith('https://')) return [400, { code: 'PARAM_ERROR', message: '通知地址有误' }];
@@ -188,8 +195,8 @@ export async function startFakeWechatPay(options: FakeWechatPayOptions = {}) {
       return [200, { code_url: existing.code_url }];
     }
     const order: FakeWechatPayOrder = {
-      appid: body.appid,
-      mchid: body.mchid,
+      appid: appId,
+      mchid: mchId,
       out_trade_no: body.out_trade_no,
       description: body.description,
       notify_url: body.notify_url,
@@ -202,7 +209,7 @@ export async function startFakeWechatPay(options: FakeWechatPayOptions = {}) {
     return [200, { code_url: order.code_url }];
   }
 
-  function route(method: string, url: URL, body: any): [number, object?] {
+  function route(method: string, url: URL, body: unknown): [number, object?] {
     if (method === 'POST' && url.pathname === '/v3/pay/transactions/native') return createOrder(body);
     const match = /^\/v3\/pay\/transactions\/out-trade-no\/([^/]+)(\/close)?$/.exec(url.pathname);
     if (!match) return [404, { code: 'NOT_FOUND', message: '请求的资源不存在' }];
@@ -212,7 +219,7 @@ export async function startFakeWechatPay(options: FakeWechatPayOptions = {}) {
       return order ? [200, transactionOf(order)] : [404, { code: 'ORDER_NOT_EXIST', message: '订单不存在' }];
     }
     if (method === 'POST' && match[2]) {
-      if (body?.mchid !== mchId) return [400, { code: 'PARAM_ERROR', message: 'mchid有误' }];
+      if (fields(body).mchid !== mchId) return [400, { code: 'PARAM_ERROR', message: 'mchid有误' }];
       if (!order) return [404, { code: 'ORDER_NOT_EXIST', message: '订单不存在' }];
       if (order.trade_state === 'SUCCESS') return [400, { code: 'ORDERPAID', message: '该订单已支付' }];
       order.trade_state = 'CLOSED';
@@ -223,7 +230,7 @@ export async function startFakeWechatPay(options: FakeWechatPayOptions = {}) {
 
   const fake = await listenFake((req, res, raw) => {
     const bodyText = raw.toString('utf8');
-    let body: any;
+    let body: unknown;
     try {
       body = bodyText ? JSON.parse(bodyText) : undefined;
     } catch {

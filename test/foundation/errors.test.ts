@@ -1,7 +1,15 @@
 import { captureLogs } from '../helpers/log-capture';
-import { startTestApp, type TestApp } from '../helpers/test-app';
+import { startTestApp, type GqlResult, type TestApp } from '../helpers/test-app';
 import { ECHO_MODEL, ModelCatalog } from '../../src/models/model-catalog';
 import { parseConfig } from '../../src/config';
+import { ModelIdsDocument, ModelsDocument } from '../generated/graphql';
+
+/** The parts of a logged line these tests read. */
+interface LogLine {
+  msg: string;
+  requestId?: string;
+  err?: { message: string; stack: string };
+}
 
 describe('one real query through GraphQL and REST', () => {
   let t: TestApp;
@@ -11,7 +19,7 @@ describe('one real query through GraphQL and REST', () => {
   afterAll(() => t.close());
 
   it('lists the built-in echo model over GraphQL', async () => {
-    const res = await t.gql('{ models { id name type provider contextWindow isDefault } }');
+    const res = await t.gql(ModelsDocument);
     expect(res.status).toBe(200);
     expect(res.body.errors).toBeUndefined();
     expect(res.body.data).toEqual({
@@ -59,8 +67,8 @@ describe('one real query through GraphQL and REST', () => {
     expect(res.status).toBe(200);
     const bad = await fetch(`${t.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": ' });
     expect(bad.status).toBe(400);
-    const body = (await bad.json()) as any;
-    expect(body.errors[0].extensions).toMatchObject({ code: 'BAD_REQUEST', status: 400 });
+    const body = (await bad.json()) as GqlResult['body'];
+    expect(body.errors![0].extensions).toMatchObject({ code: 'BAD_REQUEST', status: 400 });
   });
 
   it('echoes a sane x-request-id and replaces an unsafe one', async () => {
@@ -79,7 +87,7 @@ describe('one real query through GraphQL and REST', () => {
 
   it('describes the REST table in /v1/openapi.json (OpenAPI 3.1)', async () => {
     const res = await fetch(`${t.url}/v1/openapi.json`);
-    const doc = (await res.json()) as any;
+    const doc = (await res.json()) as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toContain('/v1/models');
     expect(Object.keys(doc.paths)).not.toContain('/graphql');
@@ -102,14 +110,14 @@ describe('an unexpected failure inside a service', () => {
   afterAll(() => t.close());
 
   it('is INTERNAL_SERVER_ERROR with a generic message and 500 over GraphQL, and logged with its stack', async () => {
-    const res = await t.gql('{ models { id } }');
+    const res = await t.gql(ModelIdsDocument);
     expect(res.status).toBe(500);
     expect(res.body.data).toBeNull();
     expect(res.body.errors?.[0]).toMatchObject({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR', status: 500 } });
     expect(JSON.stringify(res.body)).not.toContain('hunter2');
-    const logged = logs.lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'unexpected error');
-    expect(logged.err.message).toContain('connection refused');
-    expect(logged.err.stack).toContain('list');
+    const logged = logs.lines.map((l) => JSON.parse(l) as LogLine).find((l) => l.msg === 'unexpected error')!;
+    expect(logged.err!.message).toContain('connection refused');
+    expect(logged.err!.stack).toContain('list');
     expect(logged.requestId).toEqual(expect.any(String));
   });
 

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- responses here are not typed yet: the last four test files to move to the generated document types */
 import WebSocket from 'ws';
 import type { AppConfig } from '../../src/config';
 import { openOrm } from '../../src/db/orm';

@@ -1,13 +1,11 @@
+import { LoginDocument } from '../generated/graphql';
 import type { TestApp } from './test-app';
 
 let n = 0;
 
-/** Logs in through the real mutation (local mode: any code) and returns the token and user id. */
+/** Logs in through the real mutation (in local mode every code logs in) and returns the token and user id. */
 export async function login(t: TestApp, code = `user-${process.pid}-${++n}-${Math.random()}`): Promise<{ token: string; userId: string }> {
-  const res = await t.gql<{ wechatLogin: { token: string; userInfo: { id: string } } }>(
-    'mutation($input: WechatLoginInput!) { wechatLogin(input: $input) { token userInfo { id } } }',
-    { input: { code } },
-  );
+  const res = await t.gql(LoginDocument, { input: { code } });
   if (!res.body.data) throw new Error(`login failed: ${JSON.stringify(res.body.errors)}`);
   return { token: res.body.data.wechatLogin.token, userId: res.body.data.wechatLogin.userInfo.id };
 }

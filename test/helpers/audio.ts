@@ -1,4 +1,6 @@
-import type { TestApp } from './test-app';
+import { print } from 'graphql';
+import { SpeechToTextDocument, type SpeechToTextMutation } from '../generated/graphql';
+import type { GqlError, RestResult, TestApp } from './test-app';
 /** Small real audio files built in the test: enough header for format and duration detection. */
 
 /** A PCM WAV: 16-bit mono at `rate` Hz, `seconds` long of silence. */
@@ -55,7 +57,17 @@ export function pngFile(): Buffer {
   return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(64)]);
 }
 
-export const SPEECH_TO_TEXT = 'mutation($audio: Upload!, $language: String) { speechToText(audio: $audio, language: $language) { text language durationSeconds } }';
+export const SPEECH_TO_TEXT = print(SpeechToTextDocument);
+
+/**
+ * The answers of the upload helpers. What callers read is typed as present: `data` of a
+ * GraphQL answer and `error` of a REST one (null / undefined when the other case happened).
+ */
+export interface GqlUploadBody {
+  data: SpeechToTextMutation;
+  errors?: GqlError[];
+}
+export type RestUploadBody = RestResult<SpeechToTextMutation['speechToText']>['body'] & { error: NonNullable<RestResult['body']['error']> };
 
 /** A GraphQL multipart request (graphql-multipart-request-spec) with one file. */
 export async function gqlUpload(t: TestApp, file: Buffer, opts: { token?: string; name?: string; type?: string; language?: string; preflight?: boolean } = {}) {
@@ -68,7 +80,7 @@ export async function gqlUpload(t: TestApp, file: Buffer, opts: { token?: string
     headers: { ...(opts.preflight === false ? {} : { 'apollo-require-preflight': 'true' }), ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
     body: form,
   });
-  return { status: res.status, body: (await res.json()) as any };
+  return { status: res.status, body: (await res.json()) as GqlUploadBody };
 }
 
 /** POST /v1/ai/speech-to-text with the file in the `audio` field. */
@@ -77,6 +89,6 @@ export async function restUpload(t: TestApp, file: Buffer, opts: { token?: strin
   if (opts.language) form.append('language', opts.language);
   form.append('audio', new Blob([new Uint8Array(file)], { type: 'audio/mpeg' }), opts.name ?? 'voice.mp3');
   const res = await fetch(`${t.url}/v1/ai/speech-to-text`, { method: 'POST', headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {}, body: form });
-  return { status: res.status, body: (await res.json()) as any };
+  return { status: res.status, body: (await res.json()) as RestUploadBody };
 }
 

@@ -1,6 +1,32 @@
 import WebSocket from 'ws';
 
-export type Frame = { type: string; data?: any; timestamp?: string };
+/**
+ * What the server's frames carry in `data`, by frame type (each field is set only on the frames
+ * that have it): `auth` {ok, userId}; `message` {chatId, messageId, seq, delta, done, and on the
+ * final frame content, status, usage, error}; `error` {code, message, details, and the
+ * clientMessageId / messageId / chatId / retryAfterSeconds it concerns}.
+ */
+export interface FrameData {
+  ok?: boolean;
+  userId?: string;
+  chatId?: string;
+  messageId?: string;
+  seq?: number;
+  delta?: string;
+  done?: boolean;
+  content?: string;
+  status?: string;
+  usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  error?: { code: string; message: string };
+  code?: string;
+  message?: string;
+  details?: { field?: string; reason?: string };
+  clientMessageId?: string;
+  retryAfterSeconds?: number;
+}
+
+/** A frame from the server. Only `pong` comes without `data`; tests read it on the other types. */
+export type Frame = { type: string; data: FrameData; timestamp?: string };
 type Closed = { code: number; reason: string };
 
 /** A legacy-protocol client that records every frame and can wait for one (never forever). */
@@ -13,7 +39,7 @@ export async function connectLegacy(url: string) {
     for (const w of [...waiters]) w();
   };
   socket.on('message', (raw) => {
-    frames.push(JSON.parse(raw.toString()));
+    frames.push(JSON.parse(raw.toString()) as Frame);
     wake();
   });
   socket.once('close', (code, reason) => {
@@ -49,7 +75,7 @@ export async function connectLegacy(url: string) {
     frames,
     send: (frame: unknown) => socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
     /** The first frame (received so far or later) that matches. */
-    waitFor: (pred: (f: Frame) => boolean, ms = 5000) => until('a matching frame', () => frames.find(pred), ms),
+    waitFor: (pred: (f: Frame) => unknown, ms = 5000) => until('a matching frame', () => frames.find(pred), ms),
     closed: (ms = 5000) => until('the close', () => closedWith, ms),
     /** Frames of one type, in order. */
     ofType: (type: string) => frames.filter((f) => f.type === type),

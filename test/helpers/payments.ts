@@ -1,13 +1,18 @@
+import type { FormattedExecutionResult } from 'graphql-ws';
+import { statusTopic } from '../../src/payments/settlement';
+import {
+  BalanceDocument,
+  CreateAlipayOrderDocument,
+  CreateWechatPayOrderDocument,
+  type OrderFieldsFragment,
+  type PaymentMethod,
+  type PaymentStatusChangedSubscription,
+} from '../generated/graphql';
 import { startFakeAlipay } from '../fakes/alipay';
 import { startFakeWechatPay } from '../fakes/wechat-pay';
 import { login, rows } from './accounts';
-import { startTestApp, type Credentials, type TestApp } from './test-app';
-
-const ORDER_FIELDS = 'orderId amount paymentMethod codeUrl payUrl status createdAt expiresAt';
-export const CREATE_WECHAT = `mutation($input: CreateOrderInput!) { createWechatPayOrder(input: $input) { ${ORDER_FIELDS} } }`;
-export const CREATE_ALIPAY = `mutation($input: CreateOrderInput!) { createAlipayOrder(input: $input) { ${ORDER_FIELDS} } }`;
-export const PAYMENT_STATUS = 'query($orderId: String!, $method: PaymentMethod!) { paymentStatus(orderId: $orderId, paymentMethod: $method) { orderId status paidAmount paidTime } }';
-export const STATUS_CHANGED = 'subscription($orderId: String!) { paymentStatusChanged(orderId: $orderId) { orderId status paidAmount paidTime } }';
+import { startTestApp, type Credentials, type Subscription, type TestApp } from './test-app';
+import { waitFor } from './wait';
 
 /** The app with both providers configured against their fakes. */
 export async function startAppWithPayments(env: Record<string, string> = {}) {
@@ -26,8 +31,16 @@ export async function startAppWithPayments(env: Record<string, string> = {}) {
   };
 }
 
+/** Creates (or finds again) an order of `method` through its mutation; throws on errors. */
+export async function createOrder(t: TestApp, creds: Credentials, method: PaymentMethod, input: { amount: number; orderId: string }): Promise<OrderFieldsFragment> {
+  const res = method === 'WECHAT' ? await t.gql(CreateWechatPayOrderDocument, { input }, creds) : await t.gql(CreateAlipayOrderDocument, { input }, creds);
+  const data = res.body.data;
+  if (!data) throw new Error(JSON.stringify(res.body.errors));
+  return 'createWechatPayOrder' in data ? data.createWechatPayOrder : data.createAlipayOrder;
+}
+
 export async function balanceOf(t: TestApp, creds: Credentials): Promise<number> {
-  const res = await t.gql<{ me: { balance: number } }>('{ me { balance } }', {}, creds);
+  const res = await t.gql(BalanceDocument, {}, creds);
   return res.body.data!.me.balance;
 }
 
@@ -62,12 +75,31 @@ export async function postAlipayNotification(t: TestApp, form: Record<string, st
  * A new user with a pending order of `amount` yuan, and its provider-side out_trade_no.
  * `openAlipay`: the buyer also opened the Alipay page (the trade exists at Alipay).
  */
-export async function pendingOrder(t: TestApp, method: 'WECHAT' | 'ALIPAY', amount: number, opts: { openAlipay?: (payUrl: string) => unknown } = {}) {
+export async function pendingOrder(t: TestApp, method: PaymentMethod, amount: number, opts: { openAlipay?: (payUrl: string) => unknown } = {}) {
   const user = await login(t);
   const orderId = `o-${Math.random().toString(36).slice(2)}`;
-  const res = await t.gql<any>(method === 'WECHAT' ? CREATE_WECHAT : CREATE_ALIPAY, { input: { amount, orderId } }, user);
-  if (res.body.errors) throw new Error(JSON.stringify(res.body.errors));
-  const order = method === 'WECHAT' ? res.body.data.createWechatPayOrder : res.body.data.createAlipayOrder;
-  if (method === 'ALIPAY') opts.openAlipay?.(order.payUrl);
+  const order = await createOrder(t, user, method, { amount, orderId });
+  if (method === 'ALIPAY') opts.openAlipay?.(order.payUrl!);
   return { user, orderId, order, outTradeNo: await outTradeNoOf(t, user.userId, orderId) };
+}
+
+/**
+ * Resolves once `sub`, a paymentStatusChanged subscription to the user's pending order, is live.
+ * The server sends nothing until the order changes and has no "subscribed" signal, so this
+ * publishes the order's unchanged PENDING status on the app's own topic for it (through any
+ * instance `t`: with Redis it crosses instances too) until the subscriber hears one.
+ */
+export async function untilSubscribed(t: TestApp, sub: Subscription<FormattedExecutionResult<PaymentStatusChangedSubscription>>, userId: string, orderId: string): Promise<void> {
+  const pending = { userId, orderId, status: 'PENDING' as const, paidAmount: 0, paidAt: null };
+  await waitFor(
+    () => {
+      if (sub.results.length > 0 || sub.ended) return true;
+      t.app.deps.payments.pubsub.publish('payment', statusTopic(userId, orderId), pending);
+      return false;
+    },
+    5000,
+    'the paymentStatusChanged subscription being live',
+    50,
+  );
+  if (sub.error) throw new Error(`the subscription failed: ${JSON.stringify(sub.error)}`);
 }

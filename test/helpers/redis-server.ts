@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createConnection } from 'node:net';
+import { waitFor } from './wait';
 
 /** Whether something accepts TCP connections on 127.0.0.1:port. */
 function listening(port: number): Promise<boolean> {
@@ -20,8 +21,7 @@ export async function startPrivateRedis(port = 20000 + Math.floor(Math.random() 
   let proc: ChildProcess | undefined;
   const start = async () => {
     proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    for (let i = 0; i < 50 && !(await listening(port)); i++) await new Promise((r) => setTimeout(r, 100));
-    if (!(await listening(port))) throw new Error(`redis-server did not start on ${port}`);
+    await waitFor(() => listening(port), 5000, `redis-server listening on ${port}`, 50);
   };
   const stop = async () => {
     if (!proc || proc.exitCode !== null) return;

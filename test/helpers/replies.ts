@@ -1,24 +1,20 @@
+import { print } from 'graphql';
+import { ReplyStreamDocument, type SendMessageInput, SendMessageDocument, type SendMessageMutation } from '../generated/graphql';
 import { startFakeOpenAI, type FakeOpenAIOptions } from '../fakes/openai';
-import { startTestApp, type TestApp } from './test-app';
+import { startTestApp, type GqlResult, type TestApp } from './test-app';
 
-export const SEND = `mutation($input: SendMessageInput!) {
-  sendMessage(input: $input) {
-    sessionId messageId
-    reply { id chatId role content status model timestamp usage { promptTokens completionTokens totalTokens } }
-    metadata { modelType responseLength tokensUsed }
-  }
-}`;
+/** The typed documents as query text, for raw sockets and for tests that still pass strings. */
+export const SEND = print(SendMessageDocument);
+export const REPLY_STREAM = print(ReplyStreamDocument);
 
-export const REPLY_STREAM = `subscription($messageId: ID!, $afterSeq: Int) {
-  replyStream(messageId: $messageId, afterSeq: $afterSeq) {
-    messageId sessionId seq delta done
-    message { id content status usage { totalTokens } }
-    error { code message }
-  }
-}`;
+/**
+ * sendMessage's result. `data` is typed as present because callers read it straight away;
+ * a test that expects a refusal reads `errors` instead (and `data` is then null).
+ */
+export type Sent = GqlResult<SendMessageMutation> & { body: { data: SendMessageMutation } };
 
-export async function send(t: TestApp, token: string, input: Record<string, unknown>) {
-  return t.gql<any>(SEND, { input }, { token });
+export async function send(t: TestApp, token: string, input: SendMessageInput): Promise<Sent> {
+  return (await t.gql(SendMessageDocument, { input }, { token })) as Sent;
 }
 
 /** The app on a fake OpenAI-compatible provider whose catalog default is `gpt-test`. */

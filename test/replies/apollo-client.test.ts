@@ -1,31 +1,12 @@
 import { startAppWithFakeAi } from '../helpers/replies';
-import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql } from '@apollo/client';
+import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from '@apollo/client';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { getMainDefinition } from '@apollo/client/utilities';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { login } from '../helpers/accounts';
 import { type TestApp } from '../helpers/test-app';
-
-const SEND = gql`
-  mutation Send($input: SendMessageInput!) {
-    sendMessage(input: $input) {
-      sessionId
-      messageId
-      reply { id status content }
-    }
-  }
-`;
-const FOLLOW = gql`
-  subscription Follow($messageId: ID!) {
-    replyStream(messageId: $messageId) { seq delta done message { id content status } }
-  }
-`;
-const CHAT = gql`
-  query Chat($id: ID!) {
-    chat(id: $id) { id title messageCount messages { id role content status } }
-  }
-`;
+import { ApolloChatDocument as CHAT, ApolloFollowDocument as FOLLOW, type ApolloFollowSubscription, ApolloSendDocument as SEND } from '../generated/graphql';
 
 describe('an Apollo Client app: send, subscribe, read back', () => {
   let t: TestApp;
@@ -50,15 +31,15 @@ describe('an Apollo Client app: send, subscribe, read back', () => {
     const client = new ApolloClient({ link, cache: new InMemoryCache() });
     try {
       const sent = await client.mutate({ mutation: SEND, variables: { input: { content: 'Apollo says hi', stream: true } } });
-      const { messageId, sessionId, reply } = (sent.data as any).sendMessage;
+      const { messageId, sessionId, reply } = sent.data!.sendMessage;
       expect(reply.status).toBe('STREAMING');
 
-      const events: any[] = [];
+      const events: Array<ApolloFollowSubscription['replyStream']> = [];
       await new Promise<void>((resolve, reject) => {
         const sub = client.subscribe({ query: FOLLOW, variables: { messageId } }).subscribe({
           next: (result) => {
             if (result.error) return reject(result.error);
-            const e = (result.data as any).replyStream;
+            const e = result.data!.replyStream;
             events.push(e);
             if (e.done) {
               sub.unsubscribe();
@@ -70,10 +51,10 @@ describe('an Apollo Client app: send, subscribe, read back', () => {
       });
       const text = events.filter((e) => !e.done).map((e) => e.delta).join('');
       expect(text).toBe('Echo: Apollo says hi');
-      expect(events.at(-1).message).toMatchObject({ id: messageId, content: text, status: 'COMPLETE' });
+      expect(events.at(-1)!.message).toMatchObject({ id: messageId, content: text, status: 'COMPLETE' });
 
       const read = await client.query({ query: CHAT, variables: { id: sessionId }, fetchPolicy: 'network-only' });
-      expect((read.data as any).chat).toMatchObject({
+      expect(read.data!.chat).toMatchObject({
         id: sessionId,
         title: 'Apollo says hi',
         messageCount: 2,

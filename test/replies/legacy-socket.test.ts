@@ -4,6 +4,7 @@ import { login, rows } from '../helpers/accounts';
 import { connectLegacy as connect } from '../helpers/legacy-ws';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
+import { CreateApiKeyDocument, LogoutDocument, RevokeApiKeyDocument, SendMessageDocument } from '../generated/graphql';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
@@ -52,8 +53,8 @@ describe('legacy WebSocket /v1/ws', () => {
   it('accepts the token in data, with a Bearer prefix, and an API key in data', async () => {
     const { token, userId } = await login(t);
     expect((await (await signedIn({ data: { token: `Bearer ${token}` } })).waitFor((f) => f.type === 'auth')).data).toEqual({ ok: true, userId });
-    const created = await t.gql<any>('mutation { createApiKey(name: "legacy") { secret } }', {}, { token });
-    const c = await signedIn({ data: { apiKey: created.body.data.createApiKey.secret } });
+    const created = await t.gql(CreateApiKeyDocument, { name: 'legacy' }, { token });
+    const c = await signedIn({ data: { apiKey: created.body.data!.createApiKey.secret } });
     expect(c.ofType('auth')[0].data).toEqual({ ok: true, userId });
   });
 
@@ -65,12 +66,12 @@ describe('legacy WebSocket /v1/ws', () => {
     await c.waitFor(() => c.ofType('auth').length === 2);
     expect(c.ofType('auth')[1].data).toEqual({ ok: true, userId: first.userId });
     // The socket now lives on the renewed token: logging the first one out leaves it open.
-    await t.gql('mutation { logout }', {}, { token: first.token });
+    await t.gql(LogoutDocument, {}, { token: first.token });
     c.send({ type: 'auth', token: (await login(t)).token });
     expect((await c.waitFor((f) => f.type === 'error')).data).toMatchObject({ code: 'BAD_REQUEST', details: { reason: 'ALREADY_AUTHENTICATED' } });
     c.send({ type: 'ping' });
     await c.waitFor((f) => f.type === 'pong');
-    await t.gql('mutation { logout }', {}, { token: renewed.token });
+    await t.gql(LogoutDocument, {}, { token: renewed.token });
     expect((await c.closed()).code).toBe(4401);
   });
 
@@ -83,9 +84,9 @@ describe('legacy WebSocket /v1/ws', () => {
     ai.delayMs = 0;
     const deltas = c.ofType('message').filter((f) => !f.data.done);
     expect(deltas.length).toBeGreaterThan(1);
-    const seqs = deltas.map((f) => f.data.seq);
+    const seqs = deltas.map((f) => f.data.seq!);
     seqs.forEach((seq, i) => i > 0 && expect(seq).toBeGreaterThan(seqs[i - 1]));
-    expect(done.data.seq).toBeGreaterThan(seqs.at(-1));
+    expect(done.data.seq).toBeGreaterThan(seqs.at(-1)!);
     expect(deltas.every((f) => f.data.messageId === done.data.messageId && f.data.chatId === done.data.chatId)).toBe(true);
     expect(deltas.map((f) => f.data.delta).join('')).toBe(done.data.content);
     expect(done.data).toMatchObject({ content: 'Echo: 讲个笑话吧，好不好', status: 'COMPLETE', delta: '' });
@@ -137,7 +138,7 @@ describe('legacy WebSocket /v1/ws', () => {
     const { token, userId } = await login(t);
     const expired = await new TokenService(t.config.jwt.secret, 60).issue(userId, new Date(Date.now() - 3600_000));
     const revoked = await login(t);
-    expect((await t.gql<any>('mutation { logout }', {}, { token: revoked.token })).body.data.logout).toBe(true);
+    expect((await t.gql(LogoutDocument, {}, { token: revoked.token })).body.data!.logout).toBe(true);
     for (const [bad, message] of [
       ['garbage', expect.any(String)],
       [`${token}x`, expect.any(String)],
@@ -153,10 +154,10 @@ describe('legacy WebSocket /v1/ws', () => {
     }
   });
 
-  it('reports bad input and others\' chats with the contract codes, and stays open', async () => {
+  it("reports bad input and others' chats with the API's error codes, and stays open", async () => {
     const owner = await login(t);
     const other = await login(t);
-    const chatId = (await t.gql<any>('mutation { sendMessage(input: { content: "mine" }) { sessionId } }', {}, { token: owner.token })).body.data.sendMessage.sessionId;
+    const chatId = (await t.gql(SendMessageDocument, { input: { content: 'mine' } }, { token: owner.token })).body.data!.sendMessage.sessionId;
     const c = await signedIn({ token: other.token });
     const errorNumber = async (n: number) => (await c.waitFor(() => c.ofType('error').length >= n)) && c.ofType('error')[n - 1].data;
 
@@ -165,7 +166,7 @@ describe('legacy WebSocket /v1/ws', () => {
     c.send({ type: 'message', data: { content: '' } });
     expect(await errorNumber(2)).toEqual({ code: 'BAD_REQUEST', message: expect.any(String), details: { field: 'content', reason: 'EMPTY' } });
     c.send({ type: 'message', data: { content: 'x'.repeat(32_001) } });
-    expect((await errorNumber(3)).details).toEqual({ field: 'content', reason: 'TOO_LONG' });
+    expect((await errorNumber(3))!.details).toEqual({ field: 'content', reason: 'TOO_LONG' });
     c.send('{not json');
     expect(await errorNumber(4)).toEqual({ code: 'BAD_REQUEST', message: expect.any(String), details: { reason: 'MALFORMED_FRAME' } });
     c.send({ type: 'dance' });
@@ -201,7 +202,7 @@ describe('legacy WebSocket /v1/ws', () => {
     const { token } = await login(t);
     const c = await signedIn({ token });
     const bystander = await signedIn({ token: (await login(t)).token });
-    await t.gql('mutation { logout }', {}, { token });
+    await t.gql(LogoutDocument, {}, { token });
     expect(await c.closed()).toEqual({ code: 4401, reason: 'Token revoked' });
     expect(c.ofType('error').at(-1)?.data).toEqual({ code: 'UNAUTHENTICATED', message: 'Token revoked' });
     bystander.send({ type: 'ping' });
@@ -210,9 +211,9 @@ describe('legacy WebSocket /v1/ws', () => {
 
   it('closes the socket with 4401 when its API key is revoked', async () => {
     const { token } = await login(t);
-    const created = (await t.gql<any>('mutation { createApiKey(name: "to revoke") { secret apiKey { id } } }', {}, { token })).body.data.createApiKey;
+    const created = (await t.gql(CreateApiKeyDocument, { name: 'to revoke' }, { token })).body.data!.createApiKey;
     const c = await signedIn({ apiKey: created.secret });
-    await t.gql('mutation($id: ID!) { revokeApiKey(id: $id) }', { id: created.apiKey.id }, { token });
+    await t.gql(RevokeApiKeyDocument, { id: created.apiKey.id }, { token });
     expect(await c.closed()).toEqual({ code: 4401, reason: 'API key revoked' });
   });
 

@@ -1,7 +1,24 @@
 import { startAppWithFakeAi } from '../helpers/replies';
 import { login, rows } from '../helpers/accounts';
 import { type TestApp } from '../helpers/test-app';
-import { usageFor, type FakeOpenAI } from '../fakes/openai';
+import { type FakeUsage, usageFor, type FakeOpenAI } from '../fakes/openai';
+
+/** POST /v1/chat/message's data. */
+interface ChatMessageReply {
+  sessionId: string;
+  messageId: string;
+  reply: { content: string; time: string };
+}
+
+/** POST /v1/ai/message's data. */
+interface AiMessageReply {
+  text: string;
+  usage: FakeUsage;
+  model: string;
+  metadata: { modelType: string; responseLength: number; tokensUsed: number };
+  sessionId: string;
+  messageId: string;
+}
 
 describe('AI over /v1', () => {
   let ai: FakeOpenAI;
@@ -12,23 +29,23 @@ describe('AI over /v1', () => {
   });
   afterAll(() => close());
 
-  it('POST /v1/chat/message answers the seed 004 shape and continues a session', async () => {
+  it('POST /v1/chat/message answers the legacy chat shape and continues a session', async () => {
     const { token } = await login(t);
-    const first = await t.rest<any>('POST', '/v1/chat/message', { token, body: { content: '你好' } });
+    const first = await t.rest<ChatMessageReply>('POST', '/v1/chat/message', { token, body: { content: '你好' } });
     expect(first.status).toBe(200);
     expect(first.body).toEqual({
       code: 200,
       message: 'success',
       data: { sessionId: expect.any(String), messageId: expect.any(String), reply: { content: 'Echo: 你好', time: expect.stringMatching(/Z$/) } },
     });
-    const second = await t.rest<any>('POST', '/v1/chat/message', { token, body: { content: '再见', sessionId: first.body.data.sessionId } });
+    const second = await t.rest<ChatMessageReply>('POST', '/v1/chat/message', { token, body: { content: '再见', sessionId: first.body.data.sessionId } });
     expect(second.body.data.sessionId).toBe(first.body.data.sessionId);
     expect((await rows(t, 'select count(*) as n from messages where chat_id = ?', [first.body.data.sessionId]))[0].n).toBe(4);
   });
 
-  it('POST /v1/ai/message answers the seed 000 shape with snake_case usage and uses messageHistory', async () => {
+  it('POST /v1/ai/message answers the AI service shape with snake_case usage and uses messageHistory', async () => {
     const { token } = await login(t);
-    const res = await t.rest<any>('POST', '/v1/ai/message', {
+    const res = await t.rest<AiMessageReply>('POST', '/v1/ai/message', {
       token,
       body: { message: 'and now?', modelId: 'gpt-test', messageHistory: [{ role: 'user', content: 'first' }, { role: 'assistant', content: 'ok' }] },
     });

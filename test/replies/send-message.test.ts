@@ -1,7 +1,8 @@
 import { login, rows } from '../helpers/accounts';
-import { REPLY_STREAM, send, startAppWithFakeAi } from '../helpers/replies';
+import { send, startAppWithFakeAi } from '../helpers/replies';
 import { collect, type TestApp } from '../helpers/test-app';
 import { usageFor, type FakeOpenAI } from '../fakes/openai';
+import { ReplyStreamDocument } from '../generated/graphql';
 
 describe('sendMessage against an OpenAI-compatible provider', () => {
   let ai: FakeOpenAI;
@@ -40,11 +41,11 @@ describe('sendMessage against an OpenAI-compatible provider', () => {
       const res = await send(t, token, { content: 'tell me a long story about the sea', stream: true });
       const out = res.body.data.sendMessage;
       expect(out.reply.status).toBe('STREAMING');
-      const { results, error } = await collect<any>(t.ws({ authorization: `Bearer ${token}` }), REPLY_STREAM, { messageId: out.messageId });
+      const { results, error } = await collect(t.ws({ authorization: `Bearer ${token}` }), ReplyStreamDocument, { messageId: out.messageId });
       expect(error).toBeUndefined();
-      const events = results.map((r) => r.data.replyStream);
+      const events = results.map((r) => r.data!.replyStream);
       const deltas = events.filter((e) => !e.done);
-      const done = events.at(-1);
+      const done = events.at(-1)!;
       expect(done.done).toBe(true);
       expect(deltas.map((e) => e.seq)).toEqual(deltas.map((_, i) => i + 1));
       expect(done.seq).toBe(deltas.length + 1);

@@ -1,13 +1,21 @@
 import { login, rows } from '../helpers/accounts';
-import { REPLY_STREAM, SEND } from '../helpers/replies';
 import { freshDatabaseUrl } from '../helpers/database';
-import { balanceOf, CREATE_WECHAT, outTradeNoOf, postWechatNotification, STATUS_CHANGED } from '../helpers/payments';
+import { balanceOf, createOrder, outTradeNoOf, postWechatNotification, untilSubscribed } from '../helpers/payments';
 import { openGraphqlWs } from '../helpers/raw-ws';
-import { collect, startTestApp, testRedisEnv, type TestApp } from '../helpers/test-app';
+import { collect, subscribe, startTestApp, testRedisEnv, type TestApp } from '../helpers/test-app';
+import { waitFor } from '../helpers/wait';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { startFakeWechatPay, type FakeWechatPay } from '../fakes/wechat-pay';
-
-const CHAT_EVENTS = 'subscription($sessionId: ID!) { chatEvents(sessionId: $sessionId) { messageId seq delta done } }';
+import {
+  ChatEventsDocument as CHAT_EVENTS,
+  LogoutDocument,
+  MeDocument,
+  PaymentStatusChangedDocument as STATUS_CHANGED,
+  ReplyStreamDocument as REPLY_STREAM,
+  type ReplyStreamSubscription,
+  SendMessageDocument as SEND,
+  StopGenerationDocument,
+} from '../generated/graphql';
 
 /** Two instances on one database and one Redis (same key prefix), as behind a load balancer. */
 async function startPair(env: Record<string, string>) {
@@ -24,8 +32,7 @@ async function startPair(env: Record<string, string>) {
   };
 }
 
-type Event = { messageId: string; seq: number; delta: string; done: boolean; message: { content: string; status: string } | null };
-const eventsOf = (results: Array<{ data: { replyStream: Event } }>) => results.map((r) => r.data.replyStream);
+const eventsOf = (results: Array<{ data?: ReplyStreamSubscription | null }>) => results.map((r) => r.data!.replyStream);
 
 const onRedis = process.env.TEST_REDIS_URL ? describe : describe.skip;
 
@@ -58,8 +65,8 @@ onRedis('two instances sharing the database and Redis', () => {
     const user = await login(a);
     const text = 'The quick brown fox jumps over the lazy dog. '.repeat(2);
     slowReply(text);
-    const sent = (await b.gql<any>(SEND, { input: { content: 'go', stream: true } }, user)).body.data.sendMessage;
-    const { results, error } = await collect<any>(a.ws({ authorization: `Bearer ${user.token}` }), REPLY_STREAM, { messageId: sent.messageId });
+    const sent = (await b.gql(SEND, { input: { content: 'go', stream: true } }, user)).body.data!.sendMessage;
+    const { results, error } = await collect(a.ws({ authorization: `Bearer ${user.token}` }), REPLY_STREAM, { messageId: sent.messageId });
     expect(error).toBeUndefined();
     const events = eventsOf(results);
     const deltas = events.filter((e) => !e.done);
@@ -72,11 +79,11 @@ onRedis('two instances sharing the database and Redis', () => {
     const user = await login(a);
     const text = 'abcdefghijklmnopqrstuvwxyz0123456789'.repeat(2);
     slowReply(text, 30);
-    const sent = (await a.gql<any>(SEND, { input: { content: 'go', stream: true } }, user)).body.data.sendMessage;
-    const first = await collect<any>(a.ws({ authorization: `Bearer ${user.token}` }), REPLY_STREAM, { messageId: sent.messageId }, 3);
+    const sent = (await a.gql(SEND, { input: { content: 'go', stream: true } }, user)).body.data!.sendMessage;
+    const first = await collect(a.ws({ authorization: `Bearer ${user.token}` }), REPLY_STREAM, { messageId: sent.messageId }, 3);
     const seen = eventsOf(first.results);
     expect(seen.map((e) => e.seq)).toEqual([1, 2, 3]);
-    const rest = await collect<any>(b.ws({ authorization: `Bearer ${user.token}` }), REPLY_STREAM, { messageId: sent.messageId, afterSeq: 3 });
+    const rest = await collect(b.ws({ authorization: `Bearer ${user.token}` }), REPLY_STREAM, { messageId: sent.messageId, afterSeq: 3 });
     const resumed = eventsOf(rest.results);
     const deltas = resumed.filter((e) => !e.done);
     expect(deltas.map((e) => e.seq)).toEqual(deltas.map((_, i) => i + 4));
@@ -86,25 +93,36 @@ onRedis('two instances sharing the database and Redis', () => {
 
   it('chatEvents on A hears a reply generated on B', async () => {
     const user = await login(a);
-    const chat = (await b.gql<any>(SEND, { input: { content: 'first' } }, user)).body.data.sendMessage;
-    const client = a.ws({ authorization: `Bearer ${user.token}` });
-    // 'second answer' in chunks of 3: five deltas and the done event.
-    const heard = collect<any>(client, CHAT_EVENTS, { sessionId: chat.sessionId }, 6, 5000);
-    await new Promise((r) => setTimeout(r, 300));
+    const chat = (await b.gql(SEND, { input: { content: 'first' } }, user)).body.data!.sendMessage;
+    const heard = subscribe(a.ws({ authorization: `Bearer ${user.token}` }), CHAT_EVENTS, { sessionId: chat.sessionId });
+    // The subscription sends nothing until a reply runs: it is live once it hears one started on B.
+    await waitFor(
+      async () => {
+        const probe = (await b.gql(SEND, { input: { content: 'are you listening?', sessionId: chat.sessionId } }, user)).body.data!.sendMessage;
+        return heard.until((r) => r.data?.chatEvents.messageId === probe.messageId, 1000).then(
+          () => true,
+          () => false,
+        );
+      },
+      10_000,
+      'chatEvents on A hearing replies from B',
+    );
     slowReply('second answer', 10);
-    const second = (await b.gql<any>(SEND, { input: { content: 'second', sessionId: chat.sessionId } }, user)).body.data.sendMessage;
-    const { results } = await heard;
-    const mine = results.map((r) => r.data.chatEvents).filter((e: Event) => e.messageId === second.messageId);
-    expect(mine.map((e: Event) => e.delta).join('')).toBe('second answer');
-    expect(mine.at(-1).done).toBe(true);
+    const second = (await b.gql(SEND, { input: { content: 'second', sessionId: chat.sessionId } }, user)).body.data!.sendMessage;
+    // 'second answer' in chunks of 3: five deltas and the done event.
+    await heard.until((r) => r.data?.chatEvents.messageId === second.messageId && r.data.chatEvents.done);
+    heard.dispose();
+    const mine = heard.results.map((r) => r.data!.chatEvents).filter((e) => e.messageId === second.messageId);
+    expect(mine.map((e) => e.delta).join('')).toBe('second answer');
+    expect(mine.at(-1)!.done).toBe(true);
   });
 
   it('stopGeneration on A stops a reply running on B and returns what was generated', async () => {
     const user = await login(a);
     slowReply('y'.repeat(300), 40);
-    const sent = (await b.gql<any>(SEND, { input: { content: 'long', stream: true } }, user)).body.data.sendMessage;
-    await collect<any>(a.ws({ authorization: `Bearer ${user.token}` }), REPLY_STREAM, { messageId: sent.messageId }, 2);
-    const stopped = (await a.gql<any>('mutation($id: ID!) { stopGeneration(messageId: $id) { status content } }', { id: sent.messageId }, user)).body.data.stopGeneration;
+    const sent = (await b.gql(SEND, { input: { content: 'long', stream: true } }, user)).body.data!.sendMessage;
+    await collect(a.ws({ authorization: `Bearer ${user.token}` }), REPLY_STREAM, { messageId: sent.messageId }, 2);
+    const stopped = (await a.gql(StopGenerationDocument, { id: sent.messageId }, user)).body.data!.stopGeneration;
     expect(stopped.status).toBe('STOPPED');
     expect(stopped.content.length).toBeGreaterThan(0);
     expect(stopped.content.length).toBeLessThan(300);
@@ -112,33 +130,34 @@ onRedis('two instances sharing the database and Redis', () => {
     expect(row).toEqual({ status: 'STOPPED', content: stopped.content });
     // Someone else's reply is NOT_FOUND from either instance.
     const stranger = await login(b);
-    const refused = await b.gql<any>('mutation($id: ID!) { stopGeneration(messageId: $id) { status } }', { id: sent.messageId }, stranger);
+    const refused = await b.gql(StopGenerationDocument, { id: sent.messageId }, stranger);
     expect(refused.body.errors![0].extensions.code).toBe('NOT_FOUND');
   });
 
   it('a token revoked on A is refused on B, and B closes the sockets that used it', async () => {
     const user = await login(a);
-    expect((await b.gql<any>('{ me { id } }', {}, user)).body.data.me.id).toBe(user.userId);
+    expect((await b.gql(MeDocument, {}, user)).body.data!.me.id).toBe(user.userId);
     const socket = await openGraphqlWs(b.wsUrl, { authorization: `Bearer ${user.token}` });
     expect(socket.acked).toBe(true);
-    expect((await a.gql<any>('mutation { logout }', {}, user)).body.data.logout).toBe(true);
-    const refused = await b.gql<any>('{ me { id } }', {}, user);
+    expect((await a.gql(LogoutDocument, {}, user)).body.data!.logout).toBe(true);
+    const refused = await b.gql(MeDocument, {}, user);
     expect(refused.body.errors![0].extensions.code).toBe('UNAUTHENTICATED');
     expect((await socket.closed).code).toBe(4403);
   });
 
   it('a payment notification handled on A fires paymentStatusChanged on B and credits once', async () => {
     const user = await login(a);
-    await b.gql<any>(CREATE_WECHAT, { input: { amount: 6, orderId: 'pair-1' } }, user);
+    await createOrder(b, user, 'WECHAT', { amount: 6, orderId: 'pair-1' });
     const outTradeNo = await outTradeNoOf(b, user.userId, 'pair-1');
-    const heard = collect<any>(b.ws({ authorization: `Bearer ${user.token}` }), STATUS_CHANGED, { orderId: 'pair-1' }, 1);
-    await new Promise((r) => setTimeout(r, 300));
+    const heard = subscribe(b.ws({ authorization: `Bearer ${user.token}` }), STATUS_CHANGED, { orderId: 'pair-1' });
+    await untilSubscribed(a, heard, user.userId, 'pair-1'); // published on A, heard on B
     const n = pay.notification(outTradeNo);
     const answers = await Promise.all([postWechatNotification(a, n), postWechatNotification(b, n), postWechatNotification(a, n)]);
     expect(answers.map((x) => x.status)).toEqual([204, 204, 204]);
-    const { results, error } = await heard;
-    expect(error).toBeUndefined();
-    expect(results[0].data.paymentStatusChanged).toMatchObject({ orderId: 'pair-1', status: 'SUCCESS', paidAmount: 6 });
+    const paid = await heard.until((r) => r.data?.paymentStatusChanged.status === 'SUCCESS');
+    heard.dispose();
+    expect(heard.error).toBeUndefined();
+    expect(paid.data!.paymentStatusChanged).toMatchObject({ orderId: 'pair-1', status: 'SUCCESS', paidAmount: 6 });
     expect(await balanceOf(b, user)).toBe(600);
   });
 });
@@ -158,8 +177,8 @@ onRedis('limits shared by two instances', () => {
   it('counts one user’s requests across both instances', async () => {
     const { a, b } = pair;
     const user = await login(a);
-    for (let i = 0; i < 8; i++) expect((await (i % 2 ? b : a).gql('{ me { id } }', {}, user)).status).toBe(200);
-    const refused = await b.gql('{ me { id } }', {}, user);
+    for (let i = 0; i < 8; i++) expect((await (i % 2 ? b : a).gql(MeDocument, {}, user)).status).toBe(200);
+    const refused = await b.gql(MeDocument, {}, user);
     expect(refused.status).toBe(429);
     expect(refused.body.errors![0].extensions.code).toBe('RATE_LIMITED');
   });
@@ -169,9 +188,9 @@ onRedis('limits shared by two instances', () => {
     const user = await login(b);
     ai.delayMs = 40;
     ai.nextReplies.push('z'.repeat(200));
-    const first = await a.gql<any>(SEND, { input: { content: 'one', stream: true } }, user);
-    expect(first.body.data.sendMessage.reply.status).toBe('STREAMING');
-    const second = await b.gql<any>(SEND, { input: { content: 'two', stream: true } }, user);
+    const first = await a.gql(SEND, { input: { content: 'one', stream: true } }, user);
+    expect(first.body.data!.sendMessage.reply.status).toBe('STREAMING');
+    const second = await b.gql(SEND, { input: { content: 'two', stream: true } }, user);
     expect(second.body.errors![0].extensions.code).toBe('RATE_LIMITED');
     ai.delayMs = 0;
   });

@@ -1,9 +1,10 @@
-import { request as httpRequest } from 'node:http';
+import { type IncomingMessage, request as httpRequest } from 'node:http';
 import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { login } from '../helpers/accounts';
 import { gqlUpload, m4aFile, mp3File, pngFile, restUpload, SPEECH_TO_TEXT as MUTATION, wavFile } from '../helpers/audio';
 import { startTestApp, type TestApp } from '../helpers/test-app';
+import { waitFor } from '../helpers/wait';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 
 /** Temporary files this feature may leave: our own stt-* folders and fs-capacitor buffers. */
@@ -49,13 +50,13 @@ describe('speech to text', () => {
     const calls = ai.transcriptions.length;
     const res = await gqlUpload(t, file, { token, name: 'voice.mp3', type: 'audio/mpeg' });
     expect(res.status).toBe(400);
-    expect(res.body.errors[0].extensions).toMatchObject({ code: 'BAD_REQUEST', details: { field: 'audio', reason } });
+    expect(res.body.errors![0].extensions).toMatchObject({ code: 'BAD_REQUEST', details: { field: 'audio', reason } });
     expect(ai.transcriptions.length).toBe(calls);
   });
 
   it('refuses a bad language hint', async () => {
     const res = await gqlUpload(t, wavFile(0.1), { token, language: 'not a language!' });
-    expect(res.body.errors[0].extensions).toMatchObject({ code: 'BAD_REQUEST', details: { field: 'language' } });
+    expect(res.body.errors![0].extensions).toMatchObject({ code: 'BAD_REQUEST', details: { field: 'language' } });
   });
 
   it('refuses a multipart request without a preflight header (CSRF) before reading the file', async () => {
@@ -76,7 +77,7 @@ describe('speech to text', () => {
     ai.nextModes.push('error500');
     const res = await gqlUpload(t, wavFile(0.2), { token });
     expect(res.status).toBe(502);
-    expect(res.body.errors[0].extensions).toMatchObject({ code: 'UPSTREAM_ERROR', status: 502 });
+    expect(res.body.errors![0].extensions).toMatchObject({ code: 'UPSTREAM_ERROR', status: 502 });
   });
 
   it('gives the same results over REST: text in the envelope, 400 for a PNG', async () => {
@@ -96,22 +97,28 @@ describe('speech to text', () => {
       const boundary = 'XBOUNDARYX';
       const req = httpRequest(`${t.url}${path}`, { method: 'POST', headers: { ...headers, 'content-type': `multipart/form-data; boundary=${boundary}` } });
       let written = 0;
-      let status: number | undefined;
+      let response: IncomingMessage | undefined;
       let body = '';
       let finished = false;
       const finish = () => {
         if (finished) return;
         finished = true;
-        resolve({ status, body, written });
+        resolve({ status: response?.statusCode, body, written });
       };
       req.on('response', (res) => {
-        status = res.statusCode;
+        response = res;
         res.on('data', (c) => (body += c));
         res.on('end', finish);
         res.on('error', finish);
+        res.on('close', finish);
       });
-      req.on('error', finish);
-      req.on('close', () => setTimeout(finish, 50));
+      // The request may fail or close (the server stops reading) before its response is read to
+      // the end: then the response's own events finish; without one there is nothing to wait for.
+      const ended = () => {
+        if (!response) finish();
+      };
+      req.on('error', ended);
+      req.on('close', ended);
       req.write(`${extraParts}--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="big.wav"\r\nContent-Type: audio/wav\r\n\r\n`);
       const chunk = Buffer.concat([wavFile(0.01), Buffer.alloc(64 * 1024 - 364)]);
       const pump = () => {
@@ -142,7 +149,8 @@ describe('speech to text', () => {
   });
 
   it('leaves no temporary files behind', async () => {
-    await new Promise((r) => setTimeout(r, 200));
+    // Uploads are cleaned up after their answers went out: wait until that is done.
+    await waitFor(() => JSON.stringify(leftovers()) === JSON.stringify(before), 2000, 'temporary files being removed').catch(() => undefined);
     expect(leftovers()).toEqual(before);
   });
 });
