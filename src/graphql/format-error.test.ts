@@ -47,6 +47,7 @@ describe('describeGraphqlError', () => {
     ['isNotEmpty', 'EMPTY'],
     ['isUrl', 'INVALID'],
     ['somethingCustom', 'INVALID'],
+    ['toString', 'INVALID'],
   ])('gives the %s constraint the reason %s', (constraint, reason) => {
     const err = new ArgumentValidationError([violation('avatarUrl', { [constraint]: 'avatarUrl is wrong' })]);
     expect(describeGraphqlError(fromResolver(err)).details).toEqual({ field: 'avatarUrl', reason });

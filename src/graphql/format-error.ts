@@ -31,10 +31,8 @@ const CONSTRAINT_REASONS: Partial<Record<string, ReasonOf<'BAD_REQUEST'>>> = {
 function firstViolation(errors: ValidationError[], prefix = ''): { field: string; constraint: string; text: string } | undefined {
   for (const e of errors) {
     const field = prefix ? `${prefix}.${e.property}` : e.property;
-    if (e.constraints) {
-      const [[constraint, text]] = Object.entries(e.constraints);
-      return { field, constraint, text };
-    }
+    const [first] = Object.entries(e.constraints ?? {});
+    if (first) return { field, constraint: first[0], text: first[1] };
     const nested = firstViolation(e.children ?? [], field);
     if (nested) return nested;
   }
@@ -45,7 +43,7 @@ function validationError(err: ArgumentValidationError): BadRequestError {
   const violation = firstViolation(err.extensions.validationErrors as ValidationError[]);
   if (!violation) return new BadRequestError('Invalid input');
   // The constraint's own wording stays in the message; the reason is the stable part.
-  const reason = CONSTRAINT_REASONS[violation.constraint] ?? 'INVALID';
+  const reason = (Object.hasOwn(CONSTRAINT_REASONS, violation.constraint) && CONSTRAINT_REASONS[violation.constraint]) || 'INVALID';
   return new BadRequestError(`Invalid ${violation.field}: ${violation.text}`, { field: violation.field, reason });
 }
 

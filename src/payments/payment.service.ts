@@ -47,6 +47,7 @@ export class PaymentService {
 
     let order = await this.findOwn(viewer, input.orderId);
     if (!order) {
+      const now = new Date();
       order = this.em.create(PaymentOrder, {
         user: this.em.getReference(User, viewer.userId),
         clientOrderId: input.orderId,
@@ -54,7 +55,9 @@ export class PaymentService {
         amount,
         // 128 random bits as 32 hex characters: WeChat Pay's longest out_trade_no.
         outTradeNo: randomBytes(16).toString('hex'),
-        expiresAt: new Date(Date.now() + ORDER_TTL_MS),
+        // One clock reading for both, so an order lives exactly ORDER_TTL_MS.
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + ORDER_TTL_MS),
       });
       try {
         await this.em.flush();
