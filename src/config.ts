@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { buildCatalog, type ModelConfig } from './models/catalog-config';
 
 /**
  * Every setting the server reads, parsed and checked in one place. `parseConfig` lists
@@ -83,6 +84,7 @@ const envSchema = z.object({
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: httpUrl('https://api.openai.com/v1'),
   AI_MODELS: optionalString,
+  ALLOW_ECHO_IN_PRODUCTION: bool(false),
   DEFAULT_MODEL: optionalString,
   STT_MODEL: z.preprocess(emptyToUndefined, z.string().default('whisper-1')),
   STT_BASE_URL: optionalHttpUrl(),
@@ -150,78 +152,8 @@ const envSchema = z.object({
 
 type Env = z.infer<typeof envSchema>;
 
-const catalogEntrySchema = z.object({
-  id: z.string().regex(/^[\w.:/-]{1,64}$/, 'must be 1-64 of letters, digits, _ . : / -'),
-  name: z.string().min(1).max(100),
-  type: z.string().min(1).max(32).default('chat'),
-  provider: z.string().min(1).max(64),
-  baseURL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional(),
-  apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must name an environment variable').optional(),
-  model: z.string().min(1).max(128).optional(),
-  contextWindow: z.number().int().positive().optional(),
-  prices: z.object({ prompt: z.number().int().min(0).default(0), completion: z.number().int().min(0).default(0) }).default({ prompt: 0, completion: 0 }),
-  default: z.boolean().optional(),
-});
-
-/** One model of the catalog, with its key resolved (never logged, never in a response). */
-export interface ModelConfig {
-  id: string;
-  name: string;
-  type: string;
-  provider: string;
-  baseURL: string;
-  apiKey?: string;
-  upstreamModel: string;
-  contextWindow: number | null;
-  prices: { prompt: number; completion: number };
-  isDefault: boolean;
-}
-
-/**
- * The model catalog: the AI_MODELS file, else one model on OPENAI_* when a key is set, else
- * none (the built-in echo model is added by the AI service).
- */
-function buildCatalog(env: Env, rawEnv: Record<string, string | undefined>, problems: string[]): ModelConfig[] {
-  if (!env.AI_MODELS) {
-    if (!env.OPENAI_API_KEY) return [];
-    const id = env.DEFAULT_MODEL ?? 'gpt-4o-mini';
-    return [{ id, name: id, type: 'chat', provider: 'openai', baseURL: env.OPENAI_BASE_URL, apiKey: env.OPENAI_API_KEY, upstreamModel: id, contextWindow: null, prices: { prompt: 0, completion: 0 }, isDefault: true }];
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(env.AI_MODELS, 'utf8'));
-  } catch (err) {
-    problems.push(`AI_MODELS: cannot read ${env.AI_MODELS} as JSON (${err instanceof Error ? err.message.split('\n')[0] : 'unreadable'})`);
-    return [];
-  }
-  const parsed = z.array(catalogEntrySchema).min(1, 'must list at least one model').safeParse(raw);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(`AI_MODELS: [${issue.path.join('.')}] ${issue.message}`);
-    return [];
-  }
-  const entries = parsed.data;
-  const ids = new Set<string>();
-  for (const e of entries) {
-    if (ids.has(e.id)) problems.push(`AI_MODELS: model id "${e.id}" appears twice`);
-    ids.add(e.id);
-    if (e.apiKeyEnv && !rawEnv[e.apiKeyEnv]) problems.push(`AI_MODELS: model "${e.id}" needs the variable ${e.apiKeyEnv}, which is not set`);
-  }
-  if (entries.filter((e) => e.default).length > 1) problems.push('AI_MODELS: at most one model may be "default": true');
-  const wanted = env.DEFAULT_MODEL ?? entries.find((e) => e.default)?.id ?? entries[0].id;
-  if (!ids.has(wanted)) problems.push(`DEFAULT_MODEL: "${wanted}" is not in the catalog`);
-  return entries.map((e) => ({
-    id: e.id,
-    name: e.name,
-    type: e.type,
-    provider: e.provider,
-    baseURL: e.baseURL ?? env.OPENAI_BASE_URL,
-    apiKey: e.apiKeyEnv ? rawEnv[e.apiKeyEnv] : env.OPENAI_API_KEY,
-    upstreamModel: e.model ?? e.id,
-    contextWindow: e.contextWindow ?? null,
-    prices: e.prices,
-    isDefault: e.id === wanted,
-  }));
-}
+/** Every environment variable the server reads (besides the catalog's `apiKeyEnv` names). */
+export const ENV_VARIABLES = Object.keys(envSchema.shape);
 
 /**
  * Timeouts, intervals and retention that need no environment variable: all in one place, to
@@ -268,6 +200,34 @@ export type DatabaseConfig =
   | { kind: 'sqlite'; path: string }
   | { kind: 'mysql'; url: string; dbName: string };
 
+/** The server's settings, as `parseConfig` returns them. Secrets are never logged. */
+export interface AppConfig {
+  production: boolean;
+  nodeEnv: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Where development keeps generated state (the JWT secret). */
+  dataDir: string;
+  database: DatabaseConfig;
+  migrateOnStart: boolean;
+  redisUrl?: string;
+  redisPrefix: string;
+  /** `secret` is '' until `withDevJwtSecret` fills it in development. */
+  jwt: { secret: string; ttlSeconds: number };
+  ai: { openaiApiKey?: string; openaiBaseUrl: string; models: ModelConfig[]; timeoutMs: number; maxConcurrentStreams: number };
+  stt: { configured: boolean; model: string; baseUrl: string; apiKey?: string; maxUploadBytes: number };
+  wechat: { login?: { appId: string; appSecret: string }; apiBase: string; timeoutMs: number };
+  wechatPay?: { mchId: string; appId: string; serialNo: string; privateKey: string; publicKey: string; publicKeyId: string; apiV3Key: string; notifyUrl: string; baseUrl: string };
+  alipay?: { appId: string; privateKey: string; publicKey: string; notifyUrl: string; returnUrl?: string; gateway: string };
+  limits: { perMinute: number; aiPerMinute: number; loginPerMinute: number; bodyLimitBytes: number };
+  /** false, a number of proxy hops, or trusted addresses/CIDRs. */
+  trustProxy: false | number | string[];
+  corsOrigins: string[];
+  shutdownTimeoutMs: number;
+  timings: Timings;
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -299,26 +259,35 @@ function parseDatabaseUrl(raw: string, problems: string[]): DatabaseConfig {
   return { kind: 'sqlite', path: '' };
 }
 
-/** Dev only: a random secret kept beside the SQLite file, so tokens survive restarts. */
-function devJwtSecret(dataDir: string): string {
-  const file = resolve(dataDir, 'jwt-secret');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const secret = randomBytes(48).toString('base64url');
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, secret, { mode: 0o600 });
-  return secret;
+/**
+ * Development without JWT_SECRET: a random secret kept in the data directory, so tokens
+ * survive restarts. Called at startup, not while parsing, so parsing writes nothing.
+ */
+export function withDevJwtSecret(config: AppConfig): AppConfig {
+  if (config.jwt.secret || config.production) return config;
+  const file = resolve(config.dataDir, 'jwt-secret');
+  let secret = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+  if (!secret) {
+    secret = randomBytes(48).toString('base64url');
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, secret, { mode: 0o600 });
+  }
+  return { ...config, jwt: { ...config.jwt, secret } };
 }
 
-function build(env: Env, problems: string[], dataDir: string, rawEnv: Record<string, string | undefined> = {}) {
+function build(env: Env, problems: string[], dataDir: string, rawEnv: Record<string, string | undefined> = {}): AppConfig {
   const production = env.NODE_ENV === 'production';
   const database = parseDatabaseUrl(env.DATABASE_URL, problems);
+  const models = buildCatalog({ file: env.AI_MODELS, openaiApiKey: env.OPENAI_API_KEY, openaiBaseUrl: env.OPENAI_BASE_URL, defaultModel: env.DEFAULT_MODEL }, rawEnv, problems);
+  if (production && models.length === 0 && !env.AI_MODELS && !env.ALLOW_ECHO_IN_PRODUCTION) {
+    problems.push('AI_MODELS / OPENAI_API_KEY: production needs a real AI provider (only the built-in echo model would answer); set ALLOW_ECHO_IN_PRODUCTION=true to run on echo anyway');
+  }
 
-  let jwtSecret = env.JWT_SECRET;
+  const jwtSecret = env.JWT_SECRET;
   if (production) {
     if (!jwtSecret) problems.push('JWT_SECRET: required in production');
     else if (jwtSecret.length < 32) problems.push('JWT_SECRET: must be at least 32 characters in production');
   }
-  if (jwtSecret === undefined && !production) jwtSecret = problems.length ? '' : devJwtSecret(dataDir);
 
   const wechatLogin = env.WECHAT_APP_ID && env.WECHAT_APP_SECRET ? { appId: env.WECHAT_APP_ID, appSecret: env.WECHAT_APP_SECRET } : undefined;
   if (!!env.WECHAT_APP_ID !== !!env.WECHAT_APP_SECRET) problems.push('WECHAT_APP_ID and WECHAT_APP_SECRET: set both or neither');
@@ -353,11 +322,17 @@ function build(env: Env, problems: string[], dataDir: string, rawEnv: Record<str
     ai: {
       openaiApiKey: env.OPENAI_API_KEY,
       openaiBaseUrl: env.OPENAI_BASE_URL,
-      models: buildCatalog(env, rawEnv, problems),
+      models,
       timeoutMs: env.AI_TIMEOUT_MS,
       maxConcurrentStreams: env.MAX_CONCURRENT_STREAMS,
     },
     stt: {
+      // A speech provider is configured by STT_BASE_URL (a keyless local whisper server is a
+      // real deployment) or by a key (STT_API_KEY, else OPENAI_API_KEY). OPENAI_BASE_URL alone
+      // does not count: it defaults to api.openai.com, and as for the chat catalog nothing is
+      // sent there without a key. Unconfigured, speech to text answers with the echo
+      // transcriber outside production and SERVICE_NOT_CONFIGURED in production.
+      configured: env.STT_BASE_URL !== undefined || (env.STT_API_KEY ?? env.OPENAI_API_KEY) !== undefined,
       model: env.STT_MODEL,
       baseUrl: env.STT_BASE_URL ?? env.OPENAI_BASE_URL,
       apiKey: env.STT_API_KEY ?? env.OPENAI_API_KEY,
@@ -402,8 +377,6 @@ function build(env: Env, problems: string[], dataDir: string, rawEnv: Record<str
   };
 }
 
-export type AppConfig = ReturnType<typeof build>;
-
 /**
  * Parses the environment into a typed config. Throws `ConfigError` listing every problem.
  * `dataDir` is where development keeps generated state (the JWT secret).
@@ -431,5 +404,5 @@ export function parseConfig(env: Record<string, string | undefined>, dataDir = r
 /** Reads `.env` when present (without overriding the real environment), then parses. */
 export function loadConfig(): AppConfig {
   if (existsSync('.env')) process.loadEnvFile('.env');
-  return parseConfig(process.env);
+  return withDevJwtSecret(parseConfig(process.env));
 }

@@ -20,7 +20,9 @@ import { ReplyRunner } from './replies/reply-runner';
 import { MemoryReplyState } from './replies/state/memory-reply-state';
 import { RedisReplyState } from './replies/state/redis-reply-state';
 import type { ReplyState, ReplyTopics } from './replies/state/reply-state';
+import { OpenAITranscriber } from './speech/speech.client';
 import { SpeechService } from './speech/speech.service';
+import { EchoTranscriber } from './speech/transcriber';
 
 /** The long-lived parts of the app, made once at start and shared by every request. */
 export interface AppDeps {
@@ -113,6 +115,18 @@ export function createDeps(config: AppConfig, base: { orm: Orm; logger: Logger; 
     payments,
     recorder,
     replies,
-    speech: overrides.speech ?? new SpeechService({ model: config.stt.model, baseUrl: config.stt.baseUrl, apiKey: config.stt.apiKey, maxUploadBytes: config.stt.maxUploadBytes, timeoutMs: config.ai.timeoutMs }),
+    speech:
+      overrides.speech ??
+      new SpeechService({
+        // Without a provider (config.ts says what configures one): the offline echo outside
+        // production, and none in production, so speechToText answers SERVICE_NOT_CONFIGURED.
+        transcriber: config.stt.configured
+          ? new OpenAITranscriber({ model: config.stt.model, baseUrl: config.stt.baseUrl, apiKey: config.stt.apiKey, timeoutMs: config.ai.timeoutMs })
+          : config.production
+            ? undefined
+            : new EchoTranscriber(),
+        maxUploadBytes: config.stt.maxUploadBytes,
+        logger,
+      }),
   };
 }

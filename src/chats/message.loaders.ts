@@ -33,11 +33,16 @@ function readOnlyMessage(row: Record<string, unknown>): Message {
     position: Number(row.position),
     role: row.role as Message['role'],
     content: row.content as string,
+    reasoning: (row.reasoning as string | null) ?? null,
     status: row.status as Message['status'],
+    finishReason: (row.finish_reason as Message['finishReason']) ?? null,
     model: (row.model as string | null) ?? null,
     promptTokens: row.prompt_tokens == null ? null : Number(row.prompt_tokens),
     completionTokens: row.completion_tokens == null ? null : Number(row.completion_tokens),
     totalTokens: row.total_tokens == null ? null : Number(row.total_tokens),
+    reasoningTokens: row.reasoning_tokens == null ? null : Number(row.reasoning_tokens),
+    // MySQL answers tinyint 0/1, SQLite 0/1 or a boolean.
+    usageEstimated: row.usage_estimated === true || Number(row.usage_estimated) === 1,
     clientMessageId: (row.client_message_id as string | null) ?? null,
     createdAt: toDate(row.created_at),
   } as Message;
@@ -72,8 +77,8 @@ export function createLoaders(em: EntityManager) {
         const beforeClause = before ? 'and m.position < (select b.position from messages b where b.id = ? and b.chat_id = m.chat_id)' : '';
         const rows: Array<Record<string, unknown>> = await conn().execute(
           `select * from (
-             select m.id, m.chat_id, m.user_id, m.position, m.role, m.content, m.status, m.model, m.prompt_tokens,
-               m.completion_tokens, m.total_tokens, m.client_message_id, m.created_at, row_number() over (partition by m.chat_id order by m.position desc) as window_rank
+             select m.id, m.chat_id, m.user_id, m.position, m.role, m.content, m.reasoning, m.status, m.finish_reason, m.model, m.prompt_tokens,
+               m.completion_tokens, m.total_tokens, m.reasoning_tokens, m.usage_estimated, m.client_message_id, m.created_at, row_number() over (partition by m.chat_id order by m.position desc) as window_rank
              from messages m where m.chat_id in (${ids.map(() => '?').join(', ')}) ${beforeClause}
            ) ranked where window_rank <= ? order by chat_id, position`,
           [...ids, ...(before ? [before] : []), last],

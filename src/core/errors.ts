@@ -56,7 +56,8 @@ const BAD_REQUEST_REASONS = {
   MALFORMED_MULTIPART: 'The multipart body could not be parsed; send it again as well-formed multipart/form-data.',
   UPLOAD_FAILED: 'The uploaded file could not be read (an interrupted or malformed upload); send it again.',
   EMPTY_FILE: 'The uploaded audio file is empty.',
-  UNSUPPORTED_AUDIO_FORMAT: 'The audio is not mp3, wav or m4a (judged by its bytes, not its name); convert it first.',
+  UNSUPPORTED_AUDIO_FORMAT: 'The audio is not mp3, wav, m4a/mp4, aac (ADTS), webm or ogg (judged by its bytes, not its name), or could not be read as one; convert it first.',
+  SERVICE_NOT_CONFIGURED: 'This server has no speech-to-text provider configured; the feature is unavailable here until the operator sets one up.',
   INVALID_LANGUAGE: 'language must be a code like zh or en-US.',
   INVALID_CODE: 'The WeChat login code is invalid or has expired; get a new one from wx.login.',
   CODE_USED: 'The WeChat login code has already been used; get a new one from wx.login.',
@@ -88,13 +89,13 @@ const PAYLOAD_TOO_LARGE_REASONS = {
 const UPSTREAM_ERROR_REASONS = {
   SHARED_STATE_UNAVAILABLE: 'The shared state store cannot be reached; try again shortly.',
   REPLY_FAILED: 'The AI reply failed (the message says why); send the message again.',
-  TIMEOUT: 'The AI provider took too long and the reply ended as FAILED; try again.',
+  PROVIDER_UNAVAILABLE: 'The AI or speech provider could not be reached or failed on its side (network error or 5xx); try again later.',
+  PROVIDER_TIMEOUT: 'The AI or speech provider took too long; what it sent before is kept. Try again.',
+  PROVIDER_RATE_LIMITED: "The AI or speech provider is limiting this server's requests; try again later.",
+  PROVIDER_QUOTA_EXHAUSTED: "The server's account with the AI or speech provider is out of balance or quota; the operator has to top it up.",
+  PROVIDER_REJECTED: 'The AI or speech provider refused the request (the message quotes it), usually because of a model setting on the server; retrying will not help.',
+  PROVIDER_STREAM_INTERRUPTED: 'The AI provider stopped in the middle of a reply (a dropped connection or an error it sent); what arrived is kept. Send the message again.',
   ABORTED: 'The request to the AI provider was cancelled before it answered.',
-  PROVIDER_RATE_LIMITED: "The AI provider is limiting this server's requests; try again later.",
-  PROVIDER_ERROR: 'The AI provider failed on its side; try again later.',
-  BAD_REQUEST_TO_PROVIDER: 'The AI provider refused the request, usually because of a model setting on the server; retrying will not help.',
-  PROVIDER_UNREACHABLE: 'The AI provider could not be reached; try again later.',
-  STT_FAILED: 'The speech recognition provider failed; try again later.',
   WECHAT_UNAVAILABLE: 'WeChat login did not answer in time; try again.',
   WECHAT_BAD_ANSWER: 'WeChat login answered with something unreadable; try again.',
   'WECHAT_-1': 'WeChat login is busy; try again in a moment.',
@@ -144,6 +145,10 @@ export type ReasonOf<C extends keyof typeof REASONS_BY_CODE> = keyof (typeof REA
 
 export function isErrorReason(value: string): value is ErrorReason {
   return Object.hasOwn(ERROR_REASONS, value);
+}
+
+export function isUpstreamReason(value: string): value is ReasonOf<'UPSTREAM_ERROR'> {
+  return Object.hasOwn(UPSTREAM_ERROR_REASONS, value);
 }
 
 /** A provider's own error code as the reason when it is listed (e.g. WECHATPAY_ORDER_NOT_EXIST), else `fallback`. */

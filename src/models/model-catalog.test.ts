@@ -2,12 +2,12 @@ import { describe, expect, it } from '@jest/globals';
 import { type CatalogModel, ECHO_MODEL, ModelCatalog } from './model-catalog';
 
 const model = (id: string, isDefault = false): CatalogModel => ({
+  ...ECHO_MODEL,
   id,
   name: id.toUpperCase(),
   type: 'chat',
   provider: 'openai',
-  baseURL: 'https://api.example.com/v1',
-  upstreamModel: `${id}-upstream`,
+  upstreams: [{ baseURL: 'https://api.example.com/v1', model: `${id}-upstream`, weight: null }],
   contextWindow: 8192,
   isDefault,
   prices: { prompt: 1, completion: 2 },
@@ -20,7 +20,7 @@ describe('ModelCatalog', () => {
     expect(catalog.default.id).toBe('echo');
     expect(catalog.find('echo')).toBe(ECHO_MODEL);
     expect(ECHO_MODEL).toMatchObject({ provider: 'builtin', contextWindow: null, isDefault: true, prices: { prompt: 0, completion: 0 } });
-    expect(ECHO_MODEL.baseURL).toBeUndefined();
+    expect(ECHO_MODEL.upstreams).toEqual([]);
   });
 
   it('leaves echo out once models are configured', () => {

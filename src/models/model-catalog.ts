@@ -1,20 +1,25 @@
-import type { ModelConfig } from '../config';
+import type { ModelConfig } from './catalog-config';
 
 /** One model a user can pick (the GraphQL `AiModel`, plus what the server needs to call it). */
-export type CatalogModel = Omit<ModelConfig, 'baseURL'> & {
-  /** Absent for the built-in echo model, which needs no network. */
-  baseURL?: string;
-};
+export type CatalogModel = ModelConfig;
 
+/** The built-in model: no upstream, no network. */
 export const ECHO_MODEL: CatalogModel = {
   id: 'echo',
   name: 'Echo (built-in)',
   type: 'chat',
   provider: 'builtin',
+  upstreams: [],
   contextWindow: null,
   isDefault: true,
-  upstreamModel: 'echo',
   prices: { prompt: 0, completion: 0 },
+  streamOptions: false,
+  maxTokens: null,
+  temperature: null,
+  extraBody: {},
+  headers: {},
+  firstTokenTimeoutMs: null,
+  timeoutMs: null,
 };
 
 /** The models users can choose from; read-only after start. */

@@ -1,5 +1,14 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 
+@ObjectType({ description: 'What a model costs: fen per 1,000 tokens; 0 = free.' })
+export class ModelPrices {
+  @Field(() => Int)
+  prompt!: number;
+
+  @Field(() => Int)
+  completion!: number;
+}
+
 @ObjectType({ description: 'A model the user can choose for a reply.' })
 export class AiModel {
   @Field(() => ID)
@@ -19,4 +28,10 @@ export class AiModel {
 
   @Field()
   isDefault!: boolean;
+
+  @Field(() => ModelPrices)
+  prices!: ModelPrices;
+
+  @Field(() => Int, { nullable: true, description: 'Most tokens a reply may have; a longer one ends with finishReason LENGTH.' })
+  maxTokens!: number | null;
 }

@@ -1,14 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
-import type { CatalogModel } from './model-catalog';
+import { type CatalogModel, ECHO_MODEL } from './model-catalog';
 import { isPriced, minimumCharge, replyCost } from './pricing';
 
 const model = (prices: CatalogModel['prices']): CatalogModel => ({
+  ...ECHO_MODEL,
   id: 'm',
   name: 'M',
   type: 'chat',
   provider: 'openai',
-  baseURL: 'https://api.example.com/v1',
-  upstreamModel: 'm',
+  upstreams: [{ baseURL: 'https://api.example.com/v1', model: 'm', weight: null }],
   contextWindow: null,
   isDefault: false,
   prices,

@@ -1,18 +1,27 @@
-import { AppError, UpstreamError } from '../core/errors';
-import { MessageStatus } from '../db/entities/message.entity';
+import { AppError } from '../core/errors';
+import { FinishReason, MessageStatus } from '../db/entities/message.entity';
+import type { Upstream } from '../models/catalog-config';
 import type { CatalogModel } from '../models/model-catalog';
+import { isTransient, ProviderError } from '../models/provider-errors';
 import type { OutputFilter } from './output-filter';
-import { type ChatProvider, type ChatTurn, isRetryable, type Usage } from './providers/provider';
+import type { ChatProvider, ChatTurn, Usage } from './providers/provider';
+import { upstreamOrder } from './upstreams';
 
 export interface GenerationTimings {
   /** The whole reply. */
   timeoutMs: number;
-  /** The first text; shorter than the whole reply. */
+  /** The first sign of life (text, reasoning, a keep-alive); shorter than the whole reply. */
   firstTokenTimeoutMs: number;
-  /** Tries again this often when the provider fails before any text (never after: a reply with a seam). */
+  /** Rounds over the upstreams again this often when they fail before any text (never after: a reply with a seam). */
   retriesBeforeFirstToken: number;
-  /** The first retry waits this long, each next one twice as long. */
+  /** The first retry round waits this long, each next one twice as long. */
   retryBaseDelayMs: number;
+}
+
+/** Text on its way to the user: answer and reasoning, either may be ''. */
+export interface Delta {
+  content: string;
+  reasoning: string;
 }
 
 export interface GenerationRequest {
@@ -27,89 +36,167 @@ export interface GenerationRequest {
    * Text on its way to the user. Deltas that arrive together (one network read holds several
    * chunks) come as one call: fewer frames and writes exactly when the server is busiest.
    */
-  onText(delta: string): void;
+  onDelta(delta: Delta): void;
+  /** For the order of weighted upstreams; tests pass a fixed one. */
+  random?: () => number;
 }
 
 export interface Generated {
   content: string;
+  reasoning: string;
   /** The provider's count, when it reported one. */
   usage: Usage | null;
-  status: MessageStatus.COMPLETE | MessageStatus.STOPPED | MessageStatus.FAILED;
+  status: MessageStatus.COMPLETE | MessageStatus.STOPPED | MessageStatus.FAILED | MessageStatus.BLOCKED;
+  finishReason: FinishReason;
   error?: AppError;
+  /** The upstream that answered (or failed last); undefined for the built-in model. */
+  upstream?: string;
+  /** Calls made to providers, retries and failovers included. */
+  attempts: number;
 }
 
+/** Provider finish reasons that are not a plain stop. */
+const FINISH: Record<string, { status: Generated['status']; finishReason: FinishReason }> = {
+  length: { status: MessageStatus.COMPLETE, finishReason: FinishReason.LENGTH },
+  max_tokens: { status: MessageStatus.COMPLETE, finishReason: FinishReason.LENGTH },
+  content_filter: { status: MessageStatus.BLOCKED, finishReason: FinishReason.CONTENT_FILTER },
+  sensitive: { status: MessageStatus.BLOCKED, finishReason: FinishReason.CONTENT_FILTER },
+};
+const STOPPED = { status: MessageStatus.STOPPED, finishReason: FinishReason.CANCELLED } as const;
+
 /**
- * Runs one reply against its provider: the timeouts, the retries before the first token,
- * the output filters and the joining of deltas. Touches no database and no pub/sub: what it
- * produces goes to `onText` and the result.
+ * Runs one reply against its provider: the timeouts, the retries and failover between
+ * upstreams before the first token, the output filters and the joining of deltas. Touches no
+ * database and no pub/sub: what it produces goes to `onDelta` and the result.
  */
 export async function generate(req: GenerationRequest): Promise<Generated> {
-  const { timings } = req;
-  const abort = new AbortController();
-  let timedOut: string | undefined;
-  const onStop = () => abort.abort(new Error('stopped'));
+  const { model } = req;
+  const timeoutMs = model.timeoutMs ?? req.timings.timeoutMs;
+  const firstTokenTimeoutMs = Math.min(model.firstTokenTimeoutMs ?? req.timings.firstTokenTimeoutMs, timeoutMs);
+  const overall = new AbortController();
+  const onStop = () => overall.abort();
   if (req.stop.aborted) onStop();
   req.stop.addEventListener('abort', onStop);
+  let tooLong = false;
+  const overallTimer = setTimeout(() => {
+    tooLong = true;
+    overall.abort();
+  }, timeoutMs);
 
   let content = '';
+  let reasoning = '';
   let usage: Usage | null = null;
-  let firstToken = false;
-  let unsent = '';
+  let delivered = false;
+  let attempts = 0;
+  let upstream: Upstream | undefined;
+  let unsent: Delta = { content: '', reasoning: '' };
   let flushQueued = false;
   const flush = () => {
     flushQueued = false;
-    if (!unsent) return;
+    if (!unsent.content && !unsent.reasoning) return;
     const delta = unsent;
-    unsent = '';
-    req.onText(delta);
+    unsent = { content: '', reasoning: '' };
+    req.onDelta(delta);
   };
-  const end = (status: Generated['status'], error?: AppError): Generated => {
+  const send = (part: keyof Delta, text: string) => {
+    if (!text) return;
+    delivered = true;
+    unsent[part] += text;
+    if (!flushQueued) {
+      flushQueued = true;
+      setImmediate(flush);
+    }
+  };
+  const end = (how: { status: Generated['status']; finishReason: FinishReason }, error?: AppError): Generated => {
     flush();
-    return { content, usage, status, ...(error ? { error } : {}) };
+    return { content, reasoning, usage, ...how, ...(error ? { error } : {}), ...(upstream ? { upstream: upstream.baseURL } : {}), attempts };
   };
+  const failed = (error: AppError) => end({ status: MessageStatus.FAILED, finishReason: FinishReason.ERROR }, error);
 
-  const overall = setTimeout(() => {
-    timedOut = 'The AI reply took too long';
-    abort.abort(new Error('timeout'));
-  }, timings.timeoutMs);
-  const first = setTimeout(() => {
-    if (firstToken) return;
-    timedOut = 'The AI provider sent nothing in time';
-    abort.abort(new Error('first token timeout'));
-  }, timings.firstTokenTimeoutMs);
+  const order: Array<Upstream | undefined> = model.upstreams.length ? upstreamOrder(model.upstreams, req.random ?? Math.random) : [undefined];
+  /** Upstreams that refused for a reason another try will not change (quota, a rejected request). */
+  const refused = new Set<Upstream | undefined>();
   try {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        for await (const piece of req.provider.stream(req.model, req.turns, abort.signal)) {
-          if (piece.delta) {
-            firstToken = true;
-            const passed = applyFilters(req.filters, piece.delta, content);
-            content += passed;
-            unsent += passed;
-            if (passed && !flushQueued) {
-              flushQueued = true;
-              setImmediate(flush);
+    for (let round = 0; round <= req.timings.retriesBeforeFirstToken; round++) {
+      if (round > 0 && !(await pause(req.timings.retryBaseDelayMs * 2 ** (round - 1), overall.signal))) break;
+      for (const candidate of order) {
+        if (refused.has(candidate)) continue;
+        upstream = candidate;
+        attempts++;
+        const attempt = new AbortController();
+        const cancel = () => attempt.abort();
+        overall.signal.addEventListener('abort', cancel);
+        if (overall.signal.aborted) cancel();
+        let alive = false;
+        let silent = false;
+        const firstTimer = setTimeout(() => {
+          if (alive) return;
+          silent = true;
+          attempt.abort();
+        }, firstTokenTimeoutMs);
+        let finish: string | undefined;
+        try {
+          for await (const piece of req.provider.stream({ model, upstream: candidate, turns: req.turns, signal: attempt.signal })) {
+            alive = true;
+            if (piece.reasoning) {
+              reasoning += piece.reasoning;
+              send('reasoning', piece.reasoning);
             }
+            if (piece.delta) {
+              const passed = applyFilters(req.filters, piece.delta, content);
+              content += passed;
+              send('content', passed);
+            }
+            if (piece.usage) usage = piece.usage;
+            if (piece.finish) finish = piece.finish;
+            if (finish === 'network_error') throw new ProviderError('The AI provider reported a failure mid-reply (network_error)', 'PROVIDER_STREAM_INTERRUPTED', { upstream: candidate?.baseURL });
           }
-          if (piece.usage) usage = piece.usage;
+          return end((finish && FINISH[finish]) || { status: MessageStatus.COMPLETE, finishReason: FinishReason.STOP });
+        } catch (err) {
+          if (req.stop.aborted) return end(STOPPED);
+          if (tooLong) return failed(new ProviderError('The AI reply took too long', 'PROVIDER_TIMEOUT', { upstream: candidate?.baseURL }));
+          const error = silent
+            ? new ProviderError('The AI provider sent nothing in time', 'PROVIDER_TIMEOUT', { upstream: candidate?.baseURL })
+            : err instanceof AppError
+              ? err
+              : new ProviderError('The AI reply failed', 'PROVIDER_UNAVAILABLE', { upstream: candidate?.baseURL });
+          // Once text reached the user, another try would give them a reply with a seam.
+          if (delivered || !(error instanceof ProviderError)) return failed(error);
+          if (!isTransient(error.details?.reason)) refused.add(candidate);
+          if (isLastTry(order, refused, candidate, round, req.timings.retriesBeforeFirstToken)) return failed(error);
+        } finally {
+          clearTimeout(firstTimer);
+          overall.signal.removeEventListener('abort', cancel);
         }
-        return end(MessageStatus.COMPLETE);
-      } catch (err) {
-        if (req.stop.aborted) return end(MessageStatus.STOPPED);
-        if (timedOut) return end(MessageStatus.FAILED, new UpstreamError(timedOut, { reason: 'TIMEOUT' }));
-        if (!firstToken && attempt < timings.retriesBeforeFirstToken && isRetryable(err)) {
-          await new Promise((resolve) => setTimeout(resolve, timings.retryBaseDelayMs * 2 ** attempt));
-          if (!abort.signal.aborted) continue;
-          if (req.stop.aborted) return end(MessageStatus.STOPPED);
-        }
-        return end(MessageStatus.FAILED, err instanceof AppError ? err : new UpstreamError('The AI reply failed'));
       }
     }
+    return req.stop.aborted ? end(STOPPED) : failed(new ProviderError('The AI reply took too long', 'PROVIDER_TIMEOUT'));
   } finally {
-    clearTimeout(overall);
-    clearTimeout(first);
+    clearTimeout(overallTimer);
     req.stop.removeEventListener('abort', onStop);
   }
+}
+
+/** No upstream is left to try after this one, in this round or a later one. */
+function isLastTry(order: Array<Upstream | undefined>, refused: Set<Upstream | undefined>, current: Upstream | undefined, round: number, rounds: number): boolean {
+  const later = order.slice(order.indexOf(current) + 1).some((u) => !refused.has(u));
+  return !later && (round >= rounds || order.every((u) => refused.has(u)));
+}
+
+/** Waits `ms` unless `signal` aborts first; true when the wait ran out. */
+function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 function applyFilters(filters: readonly OutputFilter[] | undefined, delta: string, soFar: string): string {

@@ -99,16 +99,31 @@ export class ReplyRecorder {
    */
   async close(reply: RecordedReply, outcome: Generated): Promise<Message> {
     // Usage is the provider's when it reported one; estimated otherwise (stops, failures, echo).
-    const usage = outcome.usage ?? estimateUsage(reply.turns, outcome.content);
+    const usage: Usage = outcome.usage ? { ...outcome.usage, estimated: false } : estimateUsage(reply.turns, outcome.content + outcome.reasoning);
+    // A blocked reply is charged for what was generated but neither shown nor kept.
+    const blocked = outcome.status === MessageStatus.BLOCKED;
+    const content = blocked ? '' : outcome.content;
+    const reasoning = blocked ? '' : outcome.reasoning;
     if (reply.persist) {
       try {
         const em = this.orm.em.fork();
         await em.nativeUpdate(
           Message,
           { id: reply.messageId },
-          { content: outcome.content, status: outcome.status, model: reply.model.id, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, totalTokens: usage.totalTokens },
+          {
+            content,
+            reasoning: reasoning || null,
+            status: outcome.status,
+            finishReason: outcome.finishReason,
+            model: reply.model.id,
+            promptTokens: usage.promptTokens,
+            completionTokens: usage.completionTokens,
+            totalTokens: usage.totalTokens,
+            reasoningTokens: usage.reasoningTokens ?? null,
+            usageEstimated: usage.estimated === true,
+          },
         );
-        if (outcome.content) await em.nativeUpdate(Chat, { id: reply.sessionId }, { preview: previewOf(outcome.content) });
+        if (content) await em.nativeUpdate(Chat, { id: reply.sessionId }, { preview: previewOf(content) });
       } catch (err) {
         this.logger.error({ err, messageId: reply.messageId }, 'storing a finished reply failed');
       }
@@ -117,8 +132,10 @@ export class ReplyRecorder {
     return replyMessage({
       id: reply.messageId,
       sessionId: reply.persist ? reply.sessionId : null,
-      content: outcome.content,
+      content,
+      reasoning,
       status: outcome.status,
+      finishReason: outcome.finishReason,
       model: reply.model.id,
       usage,
       createdAt: reply.createdAt,
@@ -129,6 +146,6 @@ export class ReplyRecorder {
 function estimateUsage(turns: ChatTurn[], content: string): Usage {
   const promptTokens = turns.reduce((n, t) => n + estimateTokens(t.content), 0);
   const completionTokens = content ? estimateTokens(content) : 0;
-  return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
+  return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, reasoningTokens: null, estimated: true };
 }
 

@@ -1,9 +1,10 @@
 import { UpstreamError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { sleep } from '../core/sleep';
-import { MessageStatus, type Message } from '../db/entities/message.entity';
+import { FinishReason, MessageStatus, type Message } from '../db/entities/message.entity';
+import { ProviderError } from '../models/provider-errors';
 import { follow, type FollowTimings } from './following';
-import { generate, type Generated, type GenerationTimings } from './generation';
+import { type Delta, generate, type Generated, type GenerationTimings } from './generation';
 import type { OutputFilter } from './output-filter';
 import type { ChatProvider } from './providers/provider';
 import type { RecordedReply, ReplyRecorder } from './recording';
@@ -55,34 +56,36 @@ export class ReplyRunner {
 
   private async run(reply: RecordedReply, stop: AbortSignal): Promise<Message> {
     const meta: ReplyMeta = { messageId: reply.messageId, sessionId: reply.sessionId, ownerId: reply.ownerId };
-    const event = (seq: number, delta: string): ReplyEvent => ({ messageId: meta.messageId, sessionId: meta.sessionId, seq, delta, done: false });
+    const event = (seq: number, delta: Delta): ReplyEvent => ({ messageId: meta.messageId, sessionId: meta.sessionId, seq, delta: delta.content, reasoningDelta: delta.reasoning, done: false });
     this.opts.state.started(meta);
     let seq = 0;
     let outcome: Generated;
     try {
       outcome = await generate({
-        provider: reply.model.provider === 'builtin' ? this.opts.providers.builtin : this.opts.providers.openai,
+        provider: reply.model.upstreams.length ? this.opts.providers.openai : this.opts.providers.builtin,
         model: reply.model,
         turns: reply.turns,
         stop,
         timings: this.opts.timings,
         filters: this.opts.filters,
-        onText: (delta) => this.opts.state.append(meta, event(++seq, delta)),
+        onDelta: (delta) => this.opts.state.append(meta, event(++seq, delta)),
       });
     } catch (err) {
       this.opts.logger.error({ err, messageId: reply.messageId }, 'reply generation crashed');
-      outcome = { content: '', usage: null, status: MessageStatus.FAILED, error: new UpstreamError('The AI reply failed') };
+      outcome = { content: '', reasoning: '', usage: null, status: MessageStatus.FAILED, finishReason: FinishReason.ERROR, error: new UpstreamError('The AI reply failed', { reason: 'REPLY_FAILED' }), attempts: 0 };
     }
+    if (outcome.error) logFailure(this.opts.logger, reply, outcome);
     let message: Message;
     try {
       message = await this.opts.recorder.close(reply, outcome);
     } catch (err) {
       // The client still gets its reply and its done event.
       this.opts.logger.error({ err, messageId: reply.messageId }, 'recording a finished reply failed');
-      message = replyMessage({ id: reply.messageId, sessionId: reply.persist ? reply.sessionId : null, content: outcome.content, status: outcome.status, model: reply.model.id, usage: outcome.usage, createdAt: reply.createdAt });
+      const withheld = outcome.status === MessageStatus.BLOCKED ? { content: '', reasoning: '' } : {};
+      message = replyMessage({ id: reply.messageId, sessionId: reply.persist ? reply.sessionId : null, ...outcome, ...withheld, model: reply.model.id, createdAt: reply.createdAt });
     }
-    const error = outcome.error ? { error: { code: outcome.error.code, message: outcome.error.message } } : {};
-    this.opts.state.append(meta, { ...event(seq + 1, ''), done: true, message, ...error });
+    const error = outcome.error ? { error: { code: outcome.error.code, message: outcome.error.message, ...(outcome.error.details?.reason ? { reason: outcome.error.details.reason } : {}) } } : {};
+    this.opts.state.append(meta, { ...event(seq + 1, { content: '', reasoning: '' }), done: true, message, ...error });
     return message;
   }
 
@@ -107,10 +110,11 @@ export class ReplyRunner {
   }
 
   /** What a reply has generated so far, and its done event once it has one. */
-  async progress(messageId: string): Promise<{ content: string; done?: ReplyEvent }> {
+  async progress(messageId: string): Promise<{ content: string; reasoning: string; done?: ReplyEvent }> {
     const events = await this.opts.state.events(messageId);
     const done = events.find((e) => e.done);
-    return { content: events.filter((e) => !e.done).map((e) => e.delta).join(''), ...(done ? { done } : {}) };
+    const deltas = events.filter((e) => !e.done);
+    return { content: deltas.map((e) => e.delta).join(''), reasoning: deltas.map((e) => e.reasoningDelta ?? '').join(''), ...(done ? { done } : {}) };
   }
 
   follow(messageId: string, afterSeq = 0): AsyncGenerator<ReplyEvent> {
@@ -129,4 +133,23 @@ export class ReplyRunner {
     for (const r of running) r.stop();
     await Promise.race([allFinished(), sleep(this.opts.timings.stopGraceMs)]);
   }
+}
+
+/** One line per failed reply, with what an operator needs to follow it up with the provider. */
+function logFailure(logger: Logger, reply: RecordedReply, outcome: Generated): void {
+  const info = outcome.error instanceof ProviderError ? outcome.error.info : {};
+  logger.warn(
+    {
+      messageId: reply.messageId,
+      model: reply.model.id,
+      upstream: info.upstream ?? outcome.upstream,
+      httpStatus: info.httpStatus,
+      providerMessage: info.providerMessage,
+      providerRequestId: info.requestId,
+      reason: outcome.error?.details?.reason,
+      attempts: outcome.attempts,
+      generatedChars: outcome.content.length,
+    },
+    'AI reply failed',
+  );
 }

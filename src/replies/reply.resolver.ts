@@ -31,7 +31,7 @@ export class ReplyResolver {
     subscribe: ({ args, context }: SubscribeData<{ messageId: string; afterSeq?: number }>) => context.services.replies.replyEvents(viewerOf(context), args.messageId, args.afterSeq ?? 0),
   })
   replyStream(@Root() event: ReplyEventPayload, @Arg('messageId', () => ID) _messageId: string, @Arg('afterSeq', () => Int, { nullable: true }) _afterSeq?: number): ReplyEventPayload {
-    return event;
+    return withReasoning(event);
   }
 
   @Subscription(() => ReplyEvent, {
@@ -39,6 +39,9 @@ export class ReplyResolver {
     subscribe: ({ args, context }: SubscribeData<{ sessionId: string }>) => context.services.replies.chatEvents(viewerOf(context), args.sessionId),
   })
   chatEvents(@Root() event: ReplyEventPayload, @Arg('sessionId', () => ID) _sessionId: string): ReplyEventPayload {
-    return event;
+    return withReasoning(event);
   }
 }
+
+/** Events from an instance of an older version (during a rolling upgrade) have no reasoningDelta. */
+const withReasoning = (event: ReplyEventPayload): ReplyEventPayload => (event.reasoningDelta === undefined ? { ...event, reasoningDelta: '' } : event);

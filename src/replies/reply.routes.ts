@@ -9,13 +9,14 @@ const historySchema = {
   type: 'array',
   items: { type: 'object', required: ['role', 'content'], properties: { role: { type: 'string', enum: ['user', 'assistant', 'system'] }, content: str, timestamp: str } },
 };
-const usageSchema = { type: 'object', properties: { prompt_tokens: int, completion_tokens: int, total_tokens: int } };
+const usageSchema = { type: 'object', properties: { prompt_tokens: int, completion_tokens: int, total_tokens: int, reasoning_tokens: { type: ['integer', 'null'] }, estimated: { type: 'boolean' } } };
+const nullableStr = { type: ['string', 'null'] };
 const metadataSchema = { type: 'object', properties: { modelType: str, responseLength: int, tokensUsed: int } };
 
 const speechRoute = defineRoute({
   method: 'POST',
   path: '/v1/ai/speech-to-text',
-  summary: 'Speech to text: multipart/form-data with the file in "audio" (mp3, wav, m4a) and an optional "language" field',
+  summary: 'Speech to text: multipart/form-data with the file in "audio" (mp3, wav, m4a, aac, webm, ogg) and an optional "language" field (omitted or auto: detected)',
   operation: SpeechToTextDocument,
   upload: 'audio',
   schema: {
@@ -58,7 +59,10 @@ export const AI_ROUTES = [
     operation: SendMessageDocument,
     schema: {
       body: { type: 'object', required: ['message'], properties: { message: str, modelId: str, messageHistory: historySchema, sessionId: str, clientMessageId: str } },
-      data: { type: 'object', properties: { text: str, usage: usageSchema, model: str, metadata: metadataSchema, sessionId: str, messageId: str } },
+      data: {
+        type: 'object',
+        properties: { text: str, reasoning: nullableStr, status: str, finishReason: nullableStr, usage: usageSchema, model: str, metadata: metadataSchema, sessionId: str, messageId: str },
+      },
     },
     toVariables: ({ body }) => {
       const b = body as { message: string; modelId?: string; messageHistory?: RestHistory; sessionId?: string; clientMessageId?: string };
@@ -75,10 +79,13 @@ export const AI_ROUTES = [
     },
     toData: (data) => {
       const { reply, metadata, sessionId, messageId } = data.sendMessage;
-      const usage = reply.usage ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+      const usage = reply.usage ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0, reasoningTokens: null, estimated: true };
       return {
         text: reply.content,
-        usage: { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.totalTokens },
+        reasoning: reply.reasoning ?? null,
+        status: reply.status.toLowerCase(),
+        finishReason: reply.finishReason?.toLowerCase() ?? null,
+        usage: { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.totalTokens, reasoning_tokens: usage.reasoningTokens ?? null, estimated: usage.estimated },
         model: reply.model ?? '',
         metadata,
         sessionId,

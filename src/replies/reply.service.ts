@@ -1,5 +1,5 @@
 import { type EntityManager, UniqueConstraintViolationException } from '@mikro-orm/core';
-import { ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, UpstreamError } from '../core/errors';
+import { ForbiddenError, isUpstreamReason, NotFoundError, RateLimitedError, UnauthenticatedError, UpstreamError } from '../core/errors';
 import { isId, newId } from '../core/ids';
 import type { Viewer } from '../core/viewer';
 import { Chat } from '../db/entities/chat.entity';
@@ -103,7 +103,7 @@ export class ReplyService {
       return this.deps.runner.follow(messageId, afterSeq);
     }
     const stored = await this.storedReply(viewer, messageId);
-    const done: ReplyEvent = { messageId, sessionId: stored.chat.id, seq: 0, delta: '', done: true, message: stored };
+    const done: ReplyEvent = { messageId, sessionId: stored.chat.id, seq: 0, delta: '', reasoningDelta: '', done: true, message: stored };
     return (async function* () {
       yield done;
     })();
@@ -177,13 +177,16 @@ export class ReplyService {
   private async answer(reply: { messageId: string; sessionId: string; stored?: Message }, model: CatalogModel, wait: boolean): Promise<SendResult> {
     if (wait) {
       const done = await this.deps.runner.done(reply.messageId);
-      if (!done?.message || done.message.status === MessageStatus.FAILED) throw new UpstreamError(done?.error?.message ?? 'The AI reply failed', { reason: 'REPLY_FAILED' });
+      if (!done?.message || done.message.status === MessageStatus.FAILED) {
+        const reason = done?.error?.reason;
+        throw new UpstreamError(done?.error?.message ?? 'The AI reply failed', { reason: reason && isUpstreamReason(reason) ? reason : 'REPLY_FAILED' });
+      }
       return payload(reply.sessionId, done.message, model);
     }
     const progress = await this.deps.runner.progress(reply.messageId);
     const current =
       progress.done?.message ??
-      streamingMessage({ id: reply.messageId, sessionId: reply.stored ? reply.sessionId : null, model: model.id, createdAt: reply.stored?.createdAt ?? new Date() }, progress.content);
+      streamingMessage({ id: reply.messageId, sessionId: reply.stored ? reply.sessionId : null, model: model.id, createdAt: reply.stored?.createdAt ?? new Date() }, progress);
     return payload(reply.sessionId, current, model);
   }
 

@@ -60,6 +60,9 @@ export class ErrorInfo {
 
   @Field()
   message!: string;
+
+  @Field(() => String, { nullable: true, description: 'Why, for UPSTREAM_ERROR: one of the reasons in the error table (e.g. PROVIDER_QUOTA_EXHAUSTED).' })
+  reason?: string;
 }
 
 @ObjectType({ description: 'One step of a streamed reply.' })
@@ -75,6 +78,9 @@ export class ReplyEvent {
 
   @Field()
   delta!: string;
+
+  @Field({ description: "The model's reasoning in this step; '' when the event carries none." })
+  reasoningDelta!: string;
 
   @Field()
   done!: boolean;

@@ -164,12 +164,12 @@ describe('replyFrame', () => {
   const message = (fields: Partial<Pick<Message, 'content' | 'status' | 'promptTokens' | 'completionTokens' | 'totalTokens'>>) => Object.assign(new Message(), fields);
 
   it('carries only ids, seq, delta and done for a delta', () => {
-    expect(replyFrame({ messageId: 'm1', sessionId: 'c1', seq: 3, delta: '你', done: false })).toStrictEqual({ chatId: 'c1', messageId: 'm1', seq: 3, delta: '你', done: false });
+    expect(replyFrame({ messageId: 'm1', sessionId: 'c1', seq: 3, delta: '你', reasoningDelta: '', done: false })).toStrictEqual({ chatId: 'c1', messageId: 'm1', seq: 3, delta: '你', done: false });
   });
 
   it('adds content, status and snake_case usage to the done frame', () => {
     const done = message({ content: '你好！', status: MessageStatus.COMPLETE, promptTokens: 12, completionTokens: 3, totalTokens: 15 });
-    expect(replyFrame({ messageId: 'm1', sessionId: 'c1', seq: 4, delta: '', done: true, message: done })).toStrictEqual({
+    expect(replyFrame({ messageId: 'm1', sessionId: 'c1', seq: 4, delta: '', reasoningDelta: '', done: true, message: done })).toStrictEqual({
       chatId: 'c1',
       messageId: 'm1',
       seq: 4,
@@ -183,18 +183,19 @@ describe('replyFrame', () => {
 
   it('counts zeros when nothing was counted', () => {
     const stopped = message({ content: '你', status: MessageStatus.STOPPED, promptTokens: null, completionTokens: null, totalTokens: null });
-    expect(replyFrame({ messageId: 'm1', sessionId: 'c1', seq: 0, delta: '', done: true, message: stopped }).usage).toStrictEqual({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
+    expect(replyFrame({ messageId: 'm1', sessionId: 'c1', seq: 0, delta: '', reasoningDelta: '', done: true, message: stopped }).usage).toStrictEqual({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
   });
 
   it('adds the error of a failed reply', () => {
     const failed = message({ content: '', status: MessageStatus.FAILED });
-    const frame = replyFrame({ messageId: 'm1', sessionId: 'c1', seq: 1, delta: '', done: true, message: failed, error: { code: 'UPSTREAM_ERROR', message: 'The AI provider failed' } });
+    const frame = replyFrame({ messageId: 'm1', sessionId: 'c1', seq: 1, delta: '', reasoningDelta: '', done: true, message: failed, error: { code: 'UPSTREAM_ERROR', message: 'The AI provider failed' } });
     expect(frame).toMatchObject({ done: true, status: 'FAILED', content: '', error: { code: 'UPSTREAM_ERROR', message: 'The AI provider failed' } });
   });
 
   it('leaves content out of a done frame without a message, and of a message not yet done', () => {
-    expect(replyFrame({ messageId: 'm1', sessionId: 'c1', seq: 2, delta: '', done: true })).toStrictEqual({ chatId: 'c1', messageId: 'm1', seq: 2, delta: '', done: true });
+    expect(replyFrame({ messageId: 'm1', sessionId: 'c1', seq: 2, delta: '', reasoningDelta: '', done: true })).toStrictEqual({ chatId: 'c1', messageId: 'm1', seq: 2, delta: '', done: true });
     const partial = message({ content: '你', status: MessageStatus.STREAMING });
-    expect(replyFrame({ messageId: 'm1', sessionId: 'c1', seq: 1, delta: '你', done: false, message: partial })).not.toHaveProperty('content');
+    expect(replyFrame({ messageId: 'm1', sessionId: 'c1', seq: 1, delta: '你', reasoningDelta: '', done: false, message: partial })).not.toHaveProperty('content');
+    expect(replyFrame({ messageId: 'm1', sessionId: 'c1', seq: 2, delta: '', reasoningDelta: '想', done: false })).toStrictEqual({ chatId: 'c1', messageId: 'm1', seq: 2, delta: '', reasoningDelta: '想', done: false });
   });
 });

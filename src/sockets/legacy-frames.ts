@@ -66,10 +66,14 @@ export function messageInput(data: unknown): SendMessageInput {
 /** One reply event as the `message` frame data; the done one adds content, status and usage. */
 export function replyFrame(e: ReplyEventPayload): Data {
   const frame: Data = { chatId: e.sessionId, messageId: e.messageId, seq: e.seq, delta: e.delta, done: e.done };
+  // Only reasoning models send reasoning; other clients' frames stay as they were.
+  if (e.reasoningDelta) frame.reasoningDelta = e.reasoningDelta;
   if (e.done && e.message) {
     const m = e.message;
     frame.content = m.content;
+    if (m.reasoning) frame.reasoning = m.reasoning;
     frame.status = m.status;
+    if (m.finishReason) frame.finishReason = m.finishReason;
     // snake_case like the protocol's first clients and /v1/ai/message; zeros when nothing was counted.
     frame.usage = { prompt_tokens: m.promptTokens ?? 0, completion_tokens: m.completionTokens ?? 0, total_tokens: m.totalTokens ?? 0 };
   }

@@ -1,5 +1,12 @@
-/** Audio formats the speech endpoint accepts, recognised from the file's first bytes only. */
+/**
+ * Audio formats the speech endpoint accepts, recognised from the file's first bytes only.
+ * `aac` is raw ADTS AAC (the WeChat mini-program recorder's `aac`): providers refuse it, so the
+ * service remuxes it into an m4a before sending it on.
+ */
 export type AudioFormat = 'wav' | 'mp3' | 'm4a' | 'aac' | 'webm' | 'ogg';
+
+/** The accepted formats, for messages to clients. */
+export const ACCEPTED_AUDIO = 'mp3, wav, m4a/mp4, aac (ADTS), webm or ogg';
 
 export const AUDIO_EXTENSION: Record<AudioFormat, string> = { wav: 'wav', mp3: 'mp3', m4a: 'm4a', aac: 'aac', webm: 'webm', ogg: 'ogg' };
 export const AUDIO_MIME: Record<AudioFormat, string> = { wav: 'audio/wav', mp3: 'audio/mpeg', m4a: 'audio/mp4', aac: 'audio/aac', webm: 'audio/webm', ogg: 'audio/ogg' };
@@ -23,11 +30,26 @@ function isMp3Frame(b: Buffer, i = 0): boolean {
 const isAdts = (b: Buffer) => b.length >= 7 && b[0] === 0xff && (b[1] & 0xf6) === 0xf0;
 
 /**
+ * The length of an ID3v2 tag at the start of `head` (header, body and footer), or undefined
+ * when there is none. MP3 and ADTS files may both start with one; what follows it tells them apart.
+ */
+export function id3TagLength(head: Buffer): number | undefined {
+  if (head.length < 10 || ascii(head, 0, 3) !== 'ID3' || head[3] === 0xff || head[4] === 0xff) return undefined;
+  const size = head.subarray(6, 10);
+  // The size is "syncsafe": 7 bits per byte, the top bit always clear.
+  if (size.some((b) => b & 0x80)) return undefined;
+  const body = (size[0] << 21) | (size[1] << 14) | (size[2] << 7) | size[3];
+  const footer = head[5] & 0x10 ? 10 : 0;
+  return 10 + body + footer;
+}
+
+/**
  * The container or codec of an upload, from its bytes; never from its name or declared type
  * (WeChat recorders and browsers mislabel freely). Undefined for anything else.
  */
 export function detectAudioFormat(head: Buffer): AudioFormat | undefined {
   if (head.length >= 12 && ascii(head, 0, 4) === 'RIFF' && ascii(head, 8, 12) === 'WAVE') return 'wav';
+  // An ID3 tag usually means MP3; the service looks past the tag for ADTS (`id3TagLength`).
   if (head.length >= 10 && ascii(head, 0, 3) === 'ID3') return 'mp3';
   if (isMp3Frame(head)) return 'mp3';
   if (isAdts(head)) return 'aac';

@@ -1,12 +1,15 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rename, rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, open, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import OpenAI from 'openai';
-import { AppError, BadRequestError, PayloadTooLargeError, UpstreamError } from '../core/errors';
-import { AUDIO_EXTENSION, type AudioFormat, detectAudioFormat, SNIFF_BYTES, wavDurationSeconds } from './audio-format';
+import { AppError, BadRequestError, PayloadTooLargeError } from '../core/errors';
+import type { Logger } from '../core/logger';
+import { ProviderError } from '../models/provider-errors';
+import { remuxAdtsToM4a } from './aac-remux';
+import { ACCEPTED_AUDIO, AUDIO_EXTENSION, type AudioFormat, detectAudioFormat, id3TagLength, SNIFF_BYTES, wavDurationSeconds } from './audio-format';
+import type { AudioFile, Transcriber } from './transcriber';
 
 /** An uploaded file as graphql-upload (or the REST layer) hands it over. */
 export interface AudioUpload {
@@ -22,15 +25,24 @@ export interface Transcription {
 }
 
 export interface SpeechOptions {
-  model: string;
-  baseUrl: string;
-  apiKey?: string;
+  /**
+   * A provider, the echo transcriber (no provider, outside production), or undefined (no
+   * provider in production): then every call is BAD_REQUEST / SERVICE_NOT_CONFIGURED.
+   */
+  transcriber: Transcriber | undefined;
   maxUploadBytes: number;
-  timeoutMs: number;
+  logger: Logger;
 }
 
 const LANGUAGE = /^[a-z]{2,3}(-[A-Za-z]{2,4})?$/;
-export const DEFAULT_LANGUAGE = 'zh';
+
+/** The language asked for, or undefined (omitted, empty or `auto`) to let the provider detect it. */
+function languageHint(language: string | null | undefined): string | undefined {
+  const hint = language?.trim();
+  if (!hint || hint.toLowerCase() === 'auto') return undefined;
+  if (!LANGUAGE.test(hint)) throw new BadRequestError('language must be a code like zh or en-US, or auto', { field: 'language', reason: 'INVALID_LANGUAGE' });
+  return hint;
+}
 
 /** Upload errors from graphql-upload and busboy carry an HTTP status. */
 function uploadError(err: unknown): AppError {
@@ -40,23 +52,24 @@ function uploadError(err: unknown): AppError {
   return new BadRequestError('The upload could not be read', { field: 'audio', reason: 'UPLOAD_FAILED' });
 }
 
+const seconds = (s: number) => Math.round(s * 1000) / 1000;
+
 /**
- * Speech to text through an OpenAI-compatible `/audio/transcriptions` endpoint. The upload
- * goes to a temporary file (never whole into memory), its format is read from its bytes, the
- * file is streamed to the provider, and the temporary file is removed whatever happens.
+ * Speech to text. The upload goes to a temporary file (never whole into memory), its format is
+ * read from its bytes, raw AAC is remuxed into an m4a (providers refuse bare ADTS), the file
+ * goes to the transcriber, and the temporary folder is removed whatever happens.
  */
 export class SpeechService {
-  private readonly client: OpenAI;
+  constructor(private readonly opts: SpeechOptions) {}
 
-  constructor(private readonly opts: SpeechOptions) {
-    // No retries: a streamed file cannot be sent twice.
-    this.client = new OpenAI({ baseURL: opts.baseUrl, apiKey: opts.apiKey ?? 'not-needed', maxRetries: 0, timeout: opts.timeoutMs });
-  }
-
-  /** Errors: BAD_REQUEST (empty, unsupported format, bad language), PAYLOAD_TOO_LARGE, UPSTREAM_ERROR. */
+  /**
+   * Errors: BAD_REQUEST (SERVICE_NOT_CONFIGURED, empty, unsupported format, bad language),
+   * PAYLOAD_TOO_LARGE, UPSTREAM_ERROR (PROVIDER_*).
+   */
   async transcribe(upload: Promise<AudioUpload> | AudioUpload, language?: string | null): Promise<Transcription> {
-    const lang = language ?? DEFAULT_LANGUAGE;
-    if (!LANGUAGE.test(lang)) throw new BadRequestError('language must be a code like zh or en-US', { field: 'language', reason: 'INVALID_LANGUAGE' });
+    const hint = languageHint(language);
+    const transcriber = this.opts.transcriber;
+    if (!transcriber) throw new BadRequestError('Speech to text is not available: this server has no speech provider configured', { reason: 'SERVICE_NOT_CONFIGURED' });
     let file: AudioUpload;
     try {
       file = await upload;
@@ -67,10 +80,11 @@ export class SpeechService {
     try {
       const { path, head, bytes } = await this.receive(file, dir);
       if (bytes === 0) throw new BadRequestError('The audio file is empty', { field: 'audio', reason: 'EMPTY_FILE' });
-      const format = detectAudioFormat(head);
-      if (!format) throw new BadRequestError('Unsupported audio format: send mp3, wav or m4a', { field: 'audio', reason: 'UNSUPPORTED_AUDIO_FORMAT' });
-      const text = await this.send(path, format, lang);
-      return { text, language: lang, durationSeconds: format === 'wav' ? (wavDurationSeconds(head) ?? null) : null };
+      const format = await formatOf(path, head);
+      if (!format) throw new BadRequestError(`Unsupported audio format: send ${ACCEPTED_AUDIO}`, { field: 'audio', reason: 'UNSUPPORTED_AUDIO_FORMAT' });
+      const audio = await prepare(path, format, head, bytes);
+      const result = await this.run(transcriber, audio, hint);
+      return { text: result.text, language: hint ?? result.detectedLanguage ?? null, durationSeconds: audio.durationSeconds ?? null };
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -98,15 +112,50 @@ export class SpeechService {
     return { path, head, bytes };
   }
 
-  private async send(path: string, format: AudioFormat, language: string): Promise<string> {
-    // The provider tells formats apart by file name, so the stream is named after what the bytes are.
-    const named = `${path}.${AUDIO_EXTENSION[format]}`;
-    await rename(path, named);
+  /** Calls the transcriber; a provider failure is logged once here, without key, audio or text. */
+  private async run(transcriber: Transcriber, audio: AudioFile, language: string | undefined) {
     try {
-      const result = await this.client.audio.transcriptions.create({ file: createReadStream(named), model: this.opts.model, language: language.split('-')[0] });
-      return result.text;
-    } catch {
-      throw new UpstreamError('Speech recognition failed', { reason: 'STT_FAILED' });
+      // Providers take the primary code only (en, not en-US).
+      return await transcriber.transcribe(audio, language?.split('-')[0]);
+    } catch (err) {
+      if (err instanceof ProviderError) {
+        const { upstream, httpStatus, providerMessage, requestId } = err.info;
+        this.opts.logger.warn(
+          { model: transcriber.model, upstream, httpStatus, providerMessage, requestId, reason: err.details?.reason, format: audio.format, bytes: audio.bytes },
+          'speech to text failed',
+        );
+      }
+      throw err;
     }
   }
+}
+
+/** The format from the first bytes; past an ID3 tag, ADTS is told apart from MP3 by what follows it. */
+async function formatOf(path: string, head: Buffer): Promise<AudioFormat | undefined> {
+  const format = detectAudioFormat(head);
+  const tag = id3TagLength(head);
+  if (tag === undefined) return format;
+  const handle = await open(path, 'r');
+  try {
+    const after = Buffer.alloc(SNIFF_BYTES);
+    const { bytesRead } = await handle.read(after, 0, SNIFF_BYTES, tag);
+    return detectAudioFormat(after.subarray(0, bytesRead)) === 'aac' ? 'aac' : format;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The file as the provider gets it. Providers tell formats apart by the file name, so it is
+ * named after what the bytes are; raw AAC becomes an m4a with the same frames.
+ */
+async function prepare(path: string, format: AudioFormat, head: Buffer, bytes: number): Promise<AudioFile> {
+  if (format === 'aac') {
+    const m4a = `${path}.m4a`;
+    const { durationSeconds } = await remuxAdtsToM4a(path, m4a);
+    return { path: m4a, format, bytes, durationSeconds: seconds(durationSeconds) };
+  }
+  const named = `${path}.${AUDIO_EXTENSION[format]}`;
+  await rename(path, named);
+  return { path: named, format, bytes, durationSeconds: format === 'wav' ? wavDurationSeconds(head) : undefined };
 }

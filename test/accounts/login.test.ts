@@ -4,7 +4,7 @@ import { rows } from '../helpers/accounts';
 import { captureLogs } from '../helpers/log-capture';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 import { FAKE_WECHAT_SECRET, startFakeWechat } from '../fakes/wechat';
-import { WechatLoginDocument as LOGIN } from '../generated/graphql';
+import { WechatLoginFullDocument as LOGIN } from '../generated/graphql';
 
 /** POST /v1/auth/wechat-login's data. */
 interface RestLogin {

@@ -24,3 +24,26 @@ export async function listenFake(handler: (req: IncomingMessage, res: ServerResp
       }),
   };
 }
+
+/**
+ * A fake's scripted latency: what it simulates, not a test waiting. The timers are unref'd
+ * and `clear()` (on close) cancels them, so a slow or hanging script never keeps jest alive.
+ */
+export function scriptedDelays() {
+  const timers = new Set<NodeJS.Timeout>();
+  return {
+    sleep: (ms: number) =>
+      new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          resolve();
+        }, ms);
+        t.unref();
+        timers.add(t);
+      }),
+    clear: () => {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+    },
+  };
+}

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { listenFake } from './http-fake';
+import { listenFake, scriptedDelays } from './http-fake';
 
 /**
  * How the fake answers one call:
@@ -44,11 +44,41 @@ export interface FakeChatCall {
 
 export interface FakeTranscription {
   model?: string;
+  /** Undefined when the request had no language field. */
   language?: string;
   filename?: string;
   contentType?: string;
   bytes: number;
+  /** The response_format field, when sent. */
+  responseFormat?: string;
 }
+
+/** A scripted failure of one transcription call: OpenAI's error JSON with this status. */
+export interface FakeTranscriptionError {
+  status: number;
+  message: string;
+  type?: string;
+  code?: string | null;
+  /** The `x-request-id` header (else a random one). */
+  requestId?: string;
+}
+
+/** What OpenAI answers when the account is out of quota, rate limited, or broken on its side. */
+export const TRANSCRIPTION_ERRORS = {
+  quota: {
+    status: 429,
+    message: 'You exceeded your current quota, please check your plan and billing details.',
+    type: 'insufficient_quota',
+    code: 'insufficient_quota',
+  },
+  rateLimit: {
+    status: 429,
+    message: 'Rate limit reached for whisper-1 on requests per min (RPM): Limit 3, Used 3, Requested 1.',
+    type: 'requests',
+    code: 'rate_limit_exceeded',
+  },
+  server: { status: 500, message: 'The server had an error while processing your request. Sorry about that!', type: 'server_error', code: null },
+} satisfies Record<string, FakeTranscriptionError>;
 
 export interface FakeOpenAIOptions {
   apiKey?: string;
@@ -139,20 +169,10 @@ export function parseMultipart(body: Buffer, contentType: string | undefined) {
  */
 export async function startFakeOpenAI(options: FakeOpenAIOptions = {}) {
   const apiKey = options.apiKey ?? 'sk-fake';
-  const timers = new Set<NodeJS.Timeout>();
   let closing = false;
-
-  // The fake's scripted latency (delayMs, 'slow'): what it simulates, not a test waiting.
-  // Unref'd and cleared on close, so a slow or hanging script never keeps jest alive.
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        resolve();
-      }, ms);
-      t.unref();
-      timers.add(t);
-    });
+  // The fake's scripted latency (delayMs, 'slow').
+  const delays = scriptedDelays();
+  const sleep = delays.sleep;
 
   const sendJson = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     if (res.destroyed) return;
@@ -270,6 +290,11 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}) {
   async function transcriptions(req: IncomingMessage, res: ServerResponse, raw: Buffer) {
     const mode = takeMode();
     if (answerFailure(req, res, mode)) return;
+    const failure = state.nextTranscriptionErrors.shift();
+    if (failure) {
+      const { status, message, type = 'invalid_request_error', code = null, requestId } = failure;
+      return sendJson(res, status, errorBody(message, type, code), { ...(requestId ? { 'x-request-id': requestId } : {}), ...(status === 429 ? { 'retry-after': '0' } : {}) });
+    }
     if (mode === 'hang') return;
     let parts: ReturnType<typeof parseMultipart>;
     try {
@@ -280,11 +305,15 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}) {
     const field = (name: string) => parts.find((p) => p.name === name && p.filename === undefined)?.data.toString('utf8');
     const file = parts.find((p) => p.name === 'file');
     if (!file) return sendJson(res, 400, errorBody("Missing required parameter: 'file'.", 'invalid_request_error', null));
-    state.transcriptions.push({ model: field('model'), language: field('language'), filename: file.filename, contentType: file.contentType, bytes: file.data.length });
+    const responseFormat = field('response_format');
+    state.transcriptions.push({ model: field('model'), language: field('language'), filename: file.filename, contentType: file.contentType, bytes: file.data.length, ...(responseFormat ? { responseFormat } : {}) });
+    state.transcribedFiles.push(Buffer.from(file.data));
     if (mode === 'slow') await sleep(Math.max(state.delayMs, 50));
     if (res.destroyed) return;
     // response_format 'text' answers a bare string; the default 'json' answers {"text": ...}.
     if (field('response_format') === 'text') return void res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(state.transcript);
+    // verbose_json (whisper models) also says which language it detected, by name.
+    if (responseFormat === 'verbose_json') return sendJson(res, 200, { task: 'transcribe', language: state.transcriptLanguage, text: state.transcript, segments: [] });
     sendJson(res, 200, { text: state.transcript });
   }
 
@@ -309,6 +338,10 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}) {
     server: server.server,
     calls: [] as FakeChatCall[],
     transcriptions: [] as FakeTranscription[],
+    /** The file of each recorded transcription call, in the same order. */
+    transcribedFiles: [] as Buffer[],
+    /** Failures for the next transcription calls, one consumed per call (after `nextModes`' mode). */
+    nextTranscriptionErrors: [] as FakeTranscriptionError[],
     /** Mode for calls when `nextModes` is empty. */
     mode: 'ok' as FakeOpenAIMode,
     /** Modes for the next calls, one consumed per chat or transcription call. */
@@ -321,6 +354,8 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}) {
     /** Milliseconds between streamed chunks (and before a non-streamed answer). */
     delayMs: options.delayMs ?? 0,
     transcript: '你好，世界',
+    /** The language verbose_json reports, as Whisper names it. */
+    transcriptLanguage: 'chinese',
     usageFor,
     env(): Record<string, string> {
       return { OPENAI_BASE_URL: baseURL, OPENAI_API_KEY: apiKey };
@@ -328,8 +363,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}) {
     /** Stops the server, cutting hanging responses and clearing pending timers. */
     async close(): Promise<void> {
       closing = true;
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
+      delays.clear();
       await server.close();
     },
   };

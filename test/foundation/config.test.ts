@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, parseConfig } from '../../src/config';
+import { ConfigError, ENV_VARIABLES, parseConfig, withDevJwtSecret } from '../../src/config';
 
 const dataDir = () => mkdtempSync(join(tmpdir(), 'cfg-'));
 
@@ -28,10 +28,22 @@ describe('parseConfig', () => {
     expect(c.stt).toMatchObject({ model: 'whisper-1', maxUploadBytes: 25 * 1024 * 1024 });
     expect(c.wechatPay).toBeUndefined();
     expect(c.alipay).toBeUndefined();
-    // The generated dev secret is kept so tokens survive a restart.
-    expect(c.jwt.secret.length).toBeGreaterThanOrEqual(32);
-    expect(readFileSync(join(dir, 'jwt-secret'), 'utf8')).toBe(c.jwt.secret);
-    expect(parseConfig({}, dir).jwt.secret).toBe(c.jwt.secret);
+    // Parsing writes nothing; at startup the generated dev secret is kept so tokens survive a restart.
+    expect(c.jwt.secret).toBe('');
+    expect(existsSync(join(dir, 'jwt-secret'))).toBe(false);
+    const started = withDevJwtSecret(c);
+    expect(started.jwt.secret.length).toBeGreaterThanOrEqual(32);
+    expect(readFileSync(join(dir, 'jwt-secret'), 'utf8')).toBe(started.jwt.secret);
+    expect(withDevJwtSecret(parseConfig({}, dir)).jwt.secret).toBe(started.jwt.secret);
+    expect(withDevJwtSecret(parseConfig({ JWT_SECRET: 'given' }, dir)).jwt.secret).toBe('given');
+  });
+
+  it('documents every variable it reads in .env.example and the README', () => {
+    const example = readFileSync(join(__dirname, '..', '..', '.env.example'), 'utf8');
+    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+    expect(ENV_VARIABLES.length).toBeGreaterThan(40);
+    expect(ENV_VARIABLES.filter((name) => !new RegExp(`^#?\\s*${name}=`, 'm').test(example))).toEqual([]);
+    expect(ENV_VARIABLES.filter((name) => !readme.includes(`\`${name}\``))).toEqual([]);
   });
 
   it.each([
@@ -75,11 +87,15 @@ describe('parseConfig', () => {
     const problems = problemsOf({ NODE_ENV: 'production' });
     expect(problems.join('\n')).toContain('JWT_SECRET: required in production');
     expect(problems.join('\n')).toContain('required in production (local login is for development only)');
-    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short', WECHAT_APP_ID: 'a', WECHAT_APP_SECRET: 'b' })).toEqual([
-      'JWT_SECRET: must be at least 32 characters in production',
-    ]);
-    const ok = parseConfig({ NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32), WECHAT_APP_ID: 'a', WECHAT_APP_SECRET: 'b' }, dataDir());
+    expect(problems.join('\n')).toContain('production needs a real AI provider');
+    const wechat = { WECHAT_APP_ID: 'a', WECHAT_APP_SECRET: 'b', OPENAI_API_KEY: 'sk-real' };
+    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short', ...wechat })).toEqual(['JWT_SECRET: must be at least 32 characters in production']);
+    const ok = parseConfig({ NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32), ...wechat }, dataDir());
     expect(ok.production).toBe(true);
+    // Echo alone in production only when asked for.
+    const echoOnly = { NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32), WECHAT_APP_ID: 'a', WECHAT_APP_SECRET: 'b' };
+    expect(problemsOf(echoOnly)).toEqual([expect.stringContaining('ALLOW_ECHO_IN_PRODUCTION=true')]);
+    expect(parseConfig({ ...echoOnly, ALLOW_ECHO_IN_PRODUCTION: 'true' }, dataDir()).ai.models).toEqual([]);
   });
 
   it('accepts MySQL URLs, JDBC-style too', () => {

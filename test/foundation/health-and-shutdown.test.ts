@@ -1,9 +1,9 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- responses here are not typed yet: the last four test files to move to the generated document types */
 import WebSocket from 'ws';
 import type { AppConfig } from '../../src/config';
 import { openOrm } from '../../src/db/orm';
+import { ModelIdsDocument, SendMessageDocument } from '../generated/graphql';
 import { login } from '../helpers/accounts';
-import { SEND, startAppWithFakeAi } from '../helpers/replies';
+import { dataOf, startAppWithFakeAi } from '../helpers/replies';
 import { ECHO_MODEL, ModelCatalog } from '../../src/models/model-catalog';
 import { startTestApp } from '../helpers/test-app';
 
@@ -28,42 +28,54 @@ describe('health', () => {
   });
 });
 
+/** A promise with its resolve function, for a test to settle when it chooses. */
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
 describe('graceful shutdown', () => {
-  /** A catalog whose listing takes a while, standing in for any slow request. */
-  class SlowCatalog extends ModelCatalog {
+  /**
+   * A catalog whose listing waits until the test opens `gate` (or forever), standing in for any
+   * slow or hanging request; `entered` settles once a request is inside it.
+   */
+  class GatedCatalog extends ModelCatalog {
+    readonly entered = deferred();
+    readonly gate = deferred();
     override list() {
-      return new Promise<readonly (typeof ECHO_MODEL)[]>((resolve) => setTimeout(() => resolve(super.list()), 700)) as never;
+      this.entered.resolve();
+      return this.gate.promise.then(() => super.list()) as never;
     }
   }
 
   it('lets a running request finish, closes sockets with 1001, refuses new work and resolves 0', async () => {
-    const t = await startTestApp({ overrides: { catalog: new SlowCatalog([ECHO_MODEL]) } });
+    const catalog = new GatedCatalog([ECHO_MODEL]);
+    const t = await startTestApp({ overrides: { catalog } });
     const socket = new WebSocket(t.wsUrl, 'graphql-transport-ws');
     await new Promise((resolve) => socket.once('open', resolve));
     const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
 
-    const slow = t.gql('{ models { id } }');
-    await new Promise((r) => setTimeout(r, 100)); // the request is now inside the resolver
+    const slow = t.gql(ModelIdsDocument);
+    await catalog.entered.promise; // the request is now inside the resolver
     const stopping = t.app.shutdown('SIGTERM');
+    // Sockets are closed first, while the request is still running; then it may finish.
+    expect(await closed).toBe(1001);
+    catalog.gate.resolve();
 
     const res = await slow;
     expect(res.status).toBe(200);
     expect(res.body.data).toEqual({ models: [{ id: 'echo' }] });
-    expect(await closed).toBe(1001);
     expect(await stopping).toBe(0);
     await expect(fetch(`${t.url}/healthz`)).rejects.toThrow();
     await t.close();
   });
 
   it('stops waiting after SHUTDOWN_TIMEOUT_MS when a request hangs', async () => {
-    class HangingCatalog extends ModelCatalog {
-      override list(): never {
-        return new Promise(() => undefined) as never;
-      }
-    }
-    const t = await startTestApp({ env: { SHUTDOWN_TIMEOUT_MS: '300' }, overrides: { catalog: new HangingCatalog([ECHO_MODEL]) } });
-    const hanging = t.gql('{ models { id } }').catch((e) => e);
-    await new Promise((r) => setTimeout(r, 100));
+    const catalog = new GatedCatalog([ECHO_MODEL]); // never opened: the request hangs
+    const t = await startTestApp({ env: { SHUTDOWN_TIMEOUT_MS: '300' }, overrides: { catalog } });
+    const hanging = t.gql(ModelIdsDocument).catch((e: unknown) => e);
+    await catalog.entered.promise;
     const started = Date.now();
     expect(await t.app.shutdown('SIGTERM')).toBe(0);
     expect(Date.now() - started).toBeLessThan(5000);
@@ -78,7 +90,7 @@ describe('replies running at shutdown', () => {
     try {
       const user = await login(t);
       ai.nextReplies.push('x'.repeat(400));
-      const sent = (await t.gql<any>(SEND, { input: { content: 'long one', stream: true } }, user)).body.data.sendMessage;
+      const sent = dataOf(await t.gql(SendMessageDocument, { input: { content: 'long one', stream: true } }, user)).sendMessage;
       const done = t.app.deps.replies.done(sent.messageId);
       expect(await t.app.shutdown('SIGTERM')).toBe(0);
       // The final write happened before the database closed: the done event carries the final message.
@@ -99,7 +111,8 @@ describe('replies running at shutdown', () => {
 async function readMessage(config: AppConfig, id: string): Promise<{ status: string; content: string }> {
   const orm = await openOrm(config.database, { migrate: false });
   try {
-    const [row] = await orm.em.fork().getConnection().execute('select status, content from messages where id = ?', [id]);
+    const [row] = await orm.em.fork().getConnection().execute<Array<{ status: string; content: string }>>('select status, content from messages where id = ?', [id]);
+    if (!row) throw new Error(`no message ${id}`);
     return { status: row.status, content: row.content };
   } finally {
     await orm.close(true);

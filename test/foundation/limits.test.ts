@@ -141,7 +141,7 @@ describe('production mode', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp({
-      env: { NODE_ENV: 'production', JWT_SECRET: 'p'.repeat(48), WECHAT_APP_ID: 'wx123', WECHAT_APP_SECRET: 'secret' },
+      env: { NODE_ENV: 'production', JWT_SECRET: 'p'.repeat(48), WECHAT_APP_ID: 'wx123', WECHAT_APP_SECRET: 'secret', ALLOW_ECHO_IN_PRODUCTION: 'true' },
     });
   });
   afterAll(() => t.close());

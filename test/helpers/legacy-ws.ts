@@ -13,11 +13,14 @@ export interface FrameData {
   messageId?: string;
   seq?: number;
   delta?: string;
+  reasoningDelta?: string;
   done?: boolean;
   content?: string;
+  reasoning?: string;
   status?: string;
+  finishReason?: string;
   usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
-  error?: { code: string; message: string };
+  error?: { code: string; message: string; reason?: string };
   code?: string;
   message?: string;
   details?: { field?: string; reason?: string };

@@ -1,31 +1,27 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- responses here are not typed yet: the last four test files to move to the generated document types */
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ModelsDocument, ReplyStreamDocument, UpdateSettingsDocument } from '../generated/graphql';
 import { login, rows } from '../helpers/accounts';
-import { REPLY_STREAM, send, startAppWithFakeAi } from '../helpers/replies';
+import { dataOf, send, sent, useAppWithFakeAi } from '../helpers/replies';
 import { collect, startTestApp, type TestApp } from '../helpers/test-app';
-import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
+import { startFakeOpenAI, type FakeOpenAI, type FakeOpenAIMode } from '../fakes/openai';
 
 describe('provider failures', () => {
-  let ai: FakeOpenAI;
-  let t: TestApp;
-  let close: () => Promise<void>;
-  beforeAll(async () => {
-    ({ ai, t, close } = await startAppWithFakeAi({}, { AI_TIMEOUT_MS: '600' }));
-  });
-  afterAll(() => close());
+  const fx = useAppWithFakeAi({}, { AI_TIMEOUT_MS: '600' });
 
   it('retries before the first token: a 500 then a 429 then success gives the reply', async () => {
+    const { t, ai } = fx;
     const { token } = await login(t);
     ai.nextModes.push('error500', 'error429');
     const calls = ai.calls.length;
-    const res = await send(t, token, { content: 'try again' });
-    expect(res.body.data.sendMessage.reply).toMatchObject({ status: 'COMPLETE', content: 'Echo: try again' });
+    const reply = (await sent(t, token, { content: 'try again' })).reply;
+    expect(reply).toMatchObject({ status: 'COMPLETE', content: 'Echo: try again' });
     expect(ai.calls.length - calls).toBe(3);
   });
 
   it('ends the reply FAILED with UPSTREAM_ERROR after three 500s (two retries)', async () => {
+    const { t, ai } = fx;
     const { token } = await login(t);
     ai.nextModes.push('error500', 'error500', 'error500');
     const calls = ai.calls.length;
@@ -37,21 +33,21 @@ describe('provider failures', () => {
     expect(reply).toEqual({ status: 'FAILED', content: '' });
   });
 
-  it.each([
+  it.each<[string, FakeOpenAIMode]>([
     ['hangs before the first token (first-token limit)', 'hang'],
     ['stops after the first token (total limit)', 'hangAfterFirstChunk'],
     ['breaks the stream mid-way', 'breakMidStream'],
   ])('fails the reply when the provider %s, keeps any partial text, and tells subscribers', async (_label, mode) => {
+    const { t, ai } = fx;
     const { token } = await login(t);
-    ai.nextModes.push(mode as any);
+    ai.nextModes.push(mode);
     ai.nextReplies.push('partial text that never completes');
-    const res = await send(t, token, { content: 'will fail', stream: true });
-    const out = res.body.data.sendMessage;
-    const { results } = await collect<any>(t.ws({ authorization: `Bearer ${token}` }), REPLY_STREAM, { messageId: out.messageId });
-    const done = results.at(-1).data.replyStream;
-    expect(done.done).toBe(true);
-    expect(done.error.code).toBe('UPSTREAM_ERROR');
-    expect(done.message.status).toBe('FAILED');
+    const out = await sent(t, token, { content: 'will fail', stream: true });
+    const { results } = await collect(t.ws({ authorization: `Bearer ${token}` }), ReplyStreamDocument, { messageId: out.messageId });
+    const done = results.map((r) => dataOf(r).replyStream).at(-1);
+    expect(done?.done).toBe(true);
+    expect(done?.error?.code).toBe('UPSTREAM_ERROR');
+    expect(done?.message?.status).toBe('FAILED');
     const [row] = await rows(t, 'select status, content from messages where id = ?', [out.messageId]);
     expect(row.status).toBe('FAILED');
     if (mode !== 'hang') expect((row.content as string).length).toBeGreaterThan(0);
@@ -60,41 +56,38 @@ describe('provider failures', () => {
 });
 
 describe('safe retries with clientMessageId', () => {
-  let ai: FakeOpenAI;
-  let t: TestApp;
-  let close: () => Promise<void>;
-  beforeAll(async () => {
-    ({ ai, t, close } = await startAppWithFakeAi());
-  });
-  afterAll(() => close());
+  const fx = useAppWithFakeAi();
 
   it('a retry returns the same messages without calling the provider again', async () => {
+    const { t, ai } = fx;
     const { token } = await login(t);
-    const first = (await send(t, token, { content: 'once only', clientMessageId: 'k-1' })).body.data.sendMessage;
+    const first = await sent(t, token, { content: 'once only', clientMessageId: 'k-1' });
     const calls = ai.calls.length;
-    const again = (await send(t, token, { content: 'once only', clientMessageId: 'k-1' })).body.data.sendMessage;
+    const again = await sent(t, token, { content: 'once only', clientMessageId: 'k-1' });
     expect(again).toEqual(first);
     expect(ai.calls.length).toBe(calls);
     expect((await rows(t, 'select count(*) as n from messages where chat_id = ?', [first.sessionId]))[0].n).toBe(2);
   });
 
   it('two identical requests racing make one call and get the same reply', async () => {
+    const { t, ai } = fx;
     const { token } = await login(t);
     ai.delayMs = 20;
     const calls = ai.calls.length;
-    const [a, b] = await Promise.all([send(t, token, { content: 'race', clientMessageId: 'race-1' }), send(t, token, { content: 'race', clientMessageId: 'race-1' })]);
+    const [a, b] = await Promise.all([sent(t, token, { content: 'race', clientMessageId: 'race-1' }), sent(t, token, { content: 'race', clientMessageId: 'race-1' })]);
     ai.delayMs = 0;
-    expect(a.body.data.sendMessage.messageId).toBe(b.body.data.sendMessage.messageId);
-    expect(a.body.data.sendMessage.reply.content).toBe('Echo: race');
-    expect(b.body.data.sendMessage.reply.content).toBe('Echo: race');
+    expect(a.messageId).toBe(b.messageId);
+    expect(a.reply.content).toBe('Echo: race');
+    expect(b.reply.content).toBe('Echo: race');
     expect(ai.calls.length - calls).toBe(1);
   });
 
   it('while streaming, a retry returns the same stream', async () => {
+    const { t, ai } = fx;
     const { token } = await login(t);
     ai.delayMs = 20;
-    const first = (await send(t, token, { content: 'streaming retry', clientMessageId: 's-1', stream: true })).body.data.sendMessage;
-    const again = (await send(t, token, { content: 'streaming retry', clientMessageId: 's-1', stream: true })).body.data.sendMessage;
+    const first = await sent(t, token, { content: 'streaming retry', clientMessageId: 's-1', stream: true });
+    const again = await sent(t, token, { content: 'streaming retry', clientMessageId: 's-1', stream: true });
     expect(again.messageId).toBe(first.messageId);
     expect(again.sessionId).toBe(first.sessionId);
     await t.app.deps.replies.done(first.messageId);
@@ -102,10 +95,11 @@ describe('safe retries with clientMessageId', () => {
   });
 
   it("keys are per user: another user's same key is a new message", async () => {
+    const { t } = fx;
     const a = await login(t);
     const b = await login(t);
-    const x = (await send(t, a.token, { content: 'mine', clientMessageId: 'shared' })).body.data.sendMessage;
-    const y = (await send(t, b.token, { content: 'theirs', clientMessageId: 'shared' })).body.data.sendMessage;
+    const x = await sent(t, a.token, { content: 'mine', clientMessageId: 'shared' });
+    const y = await sent(t, b.token, { content: 'theirs', clientMessageId: 'shared' });
     expect(y.messageId).not.toBe(x.messageId);
     expect(y.reply.content).toBe('Echo: theirs');
   });
@@ -134,8 +128,8 @@ describe('context, history and validation', () => {
   });
 
   it('lists the catalog with the default first-class', async () => {
-    const res = await t.gql<any>('{ models { id name contextWindow isDefault } }');
-    expect(res.body.data.models).toEqual([
+    const { models } = dataOf(await t.gql(ModelsDocument));
+    expect(models.map(({ id, name, contextWindow, isDefault }) => ({ id, name, contextWindow, isDefault }))).toEqual([
       { id: 'gpt-test', name: 'Test', contextWindow: null, isDefault: true },
       { id: 'tiny', name: 'Tiny window', contextWindow: 200, isDefault: false },
       { id: 'badkey', name: 'Wrong key', contextWindow: null, isDefault: false },
@@ -153,7 +147,7 @@ describe('context, history and validation', () => {
 
   it("sends the chat's earlier turns as context, oldest first", async () => {
     const { token } = await login(t);
-    const first = (await send(t, token, { content: 'my name is Li' })).body.data.sendMessage;
+    const first = await sent(t, token, { content: 'my name is Li' });
     await send(t, token, { content: 'what is my name?', sessionId: first.sessionId });
     expect(ai.calls.at(-1)!.body.messages).toEqual([
       { role: 'user', content: 'my name is Li' },
@@ -165,7 +159,7 @@ describe('context, history and validation', () => {
   it("trims the oldest turns to fit the model's context window, and uses the upstream model name", async () => {
     const { token } = await login(t);
     // ~79 estimated tokens each for the long turn and its echo; the window leaves 150 for context.
-    const first = (await send(t, token, { content: 'a'.repeat(300), modelId: 'tiny' })).body.data.sendMessage;
+    const first = await sent(t, token, { content: 'a'.repeat(300), modelId: 'tiny' });
     await send(t, token, { content: 'short question', sessionId: first.sessionId, modelId: 'tiny' });
     const call = ai.calls.at(-1)!;
     expect(call.body.model).toBe('tiny-upstream');
@@ -183,7 +177,7 @@ describe('context, history and validation', () => {
 
   it('uses messageHistory instead of the stored history when the client sends it', async () => {
     const { token } = await login(t);
-    const first = (await send(t, token, { content: 'stored turn' })).body.data.sendMessage;
+    const first = await sent(t, token, { content: 'stored turn' });
     await send(t, token, { content: 'now', sessionId: first.sessionId, messageHistory: [{ role: 'SYSTEM', content: 'be terse' }, { role: 'USER', content: 'client turn' }] });
     expect(ai.calls.at(-1)!.body.messages).toEqual([
       { role: 'system', content: 'be terse' },
@@ -194,13 +188,13 @@ describe('context, history and validation', () => {
 
   it('with saveHistory off stores nothing, still streams, and takes context only from messageHistory', async () => {
     const { token, userId } = await login(t);
-    await t.gql('mutation { updateSettings(input: { saveHistory: false }) { saveHistory } }', {}, { token });
+    expect(dataOf(await t.gql(UpdateSettingsDocument, { input: { saveHistory: false } }, { token })).updateSettings.saveHistory).toBe(false);
     const before = await rows(t, 'select (select count(*) from chats where user_id = ?) as chats, (select count(*) from messages where user_id = ?) as messages', [userId, userId]);
-    const out = (await send(t, token, { content: 'off the record', stream: true, messageHistory: [{ role: 'USER', content: 'earlier' }] })).body.data.sendMessage;
-    const { results } = await collect<any>(t.ws({ authorization: `Bearer ${token}` }), REPLY_STREAM, { messageId: out.messageId });
-    expect(results.at(-1).data.replyStream.message.content).toBe('Echo: off the record');
+    const out = await sent(t, token, { content: 'off the record', stream: true, messageHistory: [{ role: 'USER', content: 'earlier' }] });
+    const { results } = await collect(t.ws({ authorization: `Bearer ${token}` }), ReplyStreamDocument, { messageId: out.messageId });
+    expect(results.map((r) => dataOf(r).replyStream).at(-1)?.message?.content).toBe('Echo: off the record');
     expect(ai.calls.at(-1)!.body.messages).toEqual([{ role: 'user', content: 'earlier' }, { role: 'user', content: 'off the record' }]);
-    const waited = (await send(t, token, { content: 'wait for it' })).body.data.sendMessage;
+    const waited = await sent(t, token, { content: 'wait for it' });
     expect(waited.reply).toMatchObject({ content: 'Echo: wait for it', status: 'COMPLETE', chatId: null });
     const after = await rows(t, 'select (select count(*) from chats where user_id = ?) as chats, (select count(*) from messages where user_id = ?) as messages', [userId, userId]);
     expect(after).toEqual(before);
@@ -226,7 +220,7 @@ describe('context, history and validation', () => {
   it("refuses someone else's chat as sessionId with NOT_FOUND", async () => {
     const a = await login(t);
     const b = await login(t);
-    const chat = (await send(t, a.token, { content: 'mine' })).body.data.sendMessage.sessionId;
+    const chat = (await sent(t, a.token, { content: 'mine' })).sessionId;
     const res = await send(t, b.token, { content: 'intrude', sessionId: chat });
     expect(res.body.errors?.[0].extensions.code).toBe('NOT_FOUND');
     expect((await rows(t, 'select count(*) as n from messages where chat_id = ?', [chat]))[0].n).toBe(2);

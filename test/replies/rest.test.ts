@@ -1,7 +1,6 @@
-import { startAppWithFakeAi } from '../helpers/replies';
+import { useAppWithFakeAi } from '../helpers/replies';
 import { login, rows } from '../helpers/accounts';
-import { type TestApp } from '../helpers/test-app';
-import { type FakeUsage, usageFor, type FakeOpenAI } from '../fakes/openai';
+import { type FakeUsage, usageFor } from '../fakes/openai';
 
 /** POST /v1/chat/message's data. */
 interface ChatMessageReply {
@@ -21,15 +20,10 @@ interface AiMessageReply {
 }
 
 describe('AI over /v1', () => {
-  let ai: FakeOpenAI;
-  let t: TestApp;
-  let close: () => Promise<void>;
-  beforeAll(async () => {
-    ({ ai, t, close } = await startAppWithFakeAi());
-  });
-  afterAll(() => close());
+  const fx = useAppWithFakeAi();
 
   it('POST /v1/chat/message answers the legacy chat shape and continues a session', async () => {
+    const { t } = fx;
     const { token } = await login(t);
     const first = await t.rest<ChatMessageReply>('POST', '/v1/chat/message', { token, body: { content: '你好' } });
     expect(first.status).toBe(200);
@@ -44,6 +38,7 @@ describe('AI over /v1', () => {
   });
 
   it('POST /v1/ai/message answers the AI service shape with snake_case usage and uses messageHistory', async () => {
+    const { t, ai } = fx;
     const { token } = await login(t);
     const res = await t.rest<AiMessageReply>('POST', '/v1/ai/message', {
       token,
@@ -59,7 +54,10 @@ describe('AI over /v1', () => {
     const u = usageFor(call.body, 'Echo: and now?');
     expect(res.body.data).toEqual({
       text: 'Echo: and now?',
-      usage: u,
+      reasoning: null,
+      status: 'complete',
+      finishReason: 'stop',
+      usage: { ...u, reasoning_tokens: null, estimated: false },
       model: 'gpt-test',
       metadata: { modelType: 'chat', responseLength: 'Echo: and now?'.length, tokensUsed: u.total_tokens },
       sessionId: expect.any(String),
@@ -68,6 +66,7 @@ describe('AI over /v1', () => {
   });
 
   it('maps errors onto the envelope and HTTP status', async () => {
+    const { t, ai } = fx;
     const { token } = await login(t);
     const empty = await t.rest('POST', '/v1/chat/message', { token, body: { content: '' } });
     expect(empty.status).toBe(400);

@@ -1,23 +1,18 @@
 import { login, rows } from '../helpers/accounts';
-import { send, startAppWithFakeAi } from '../helpers/replies';
-import { collect, type TestApp } from '../helpers/test-app';
-import { usageFor, type FakeOpenAI } from '../fakes/openai';
+import { dataOf, send, sent, useAppWithFakeAi } from '../helpers/replies';
+import { collect } from '../helpers/test-app';
+import { usageFor } from '../fakes/openai';
 import { ReplyStreamDocument } from '../generated/graphql';
 
 describe('sendMessage against an OpenAI-compatible provider', () => {
-  let ai: FakeOpenAI;
-  let t: TestApp;
-  let close: () => Promise<void>;
-  beforeAll(async () => {
-    ({ ai, t, close } = await startAppWithFakeAi());
-  });
-  afterAll(() => close());
+  const fx = useAppWithFakeAi();
 
   it('waits for the whole reply with stream: false and stores it with the provider usage', async () => {
+    const { t, ai } = fx;
     const { token } = await login(t);
     const res = await send(t, token, { content: '你好，介绍一下杭州' });
     expect(res.body.errors).toBeUndefined();
-    const out = res.body.data.sendMessage;
+    const out = dataOf(res).sendMessage;
     const call = ai.calls.at(-1)!;
     expect(call.body).toMatchObject({ model: 'gpt-test', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: '你好，介绍一下杭州' }] });
     const usage = usageFor(call.body, 'Echo: 你好，介绍一下杭州');
@@ -35,15 +30,15 @@ describe('sendMessage against an OpenAI-compatible provider', () => {
   });
 
   it('streams with stream: true: deltas with increasing seq concatenate to the stored content', async () => {
+    const { t, ai } = fx;
     const { token } = await login(t);
     ai.delayMs = 20;
     try {
-      const res = await send(t, token, { content: 'tell me a long story about the sea', stream: true });
-      const out = res.body.data.sendMessage;
+      const out = await sent(t, token, { content: 'tell me a long story about the sea', stream: true });
       expect(out.reply.status).toBe('STREAMING');
       const { results, error } = await collect(t.ws({ authorization: `Bearer ${token}` }), ReplyStreamDocument, { messageId: out.messageId });
       expect(error).toBeUndefined();
-      const events = results.map((r) => r.data!.replyStream);
+      const events = results.map((r) => dataOf(r).replyStream);
       const deltas = events.filter((e) => !e.done);
       const done = events.at(-1)!;
       expect(done.done).toBe(true);

@@ -1,5 +1,5 @@
-import { detectAudioFormat, wavDurationSeconds } from '../../src/speech/audio-format';
-import { bareMp3File, m4aFile, mp3File, pngFile, wavFile } from '../helpers/audio';
+import { detectAudioFormat, id3TagLength, wavDurationSeconds } from '../../src/speech/audio-format';
+import { adtsFile, bareMp3File, id3Tag, m4aFile, mp3File, pngFile, wavFile } from '../helpers/audio';
 
 describe('audio format from bytes', () => {
   it.each([
@@ -9,6 +9,7 @@ describe('audio format from bytes', () => {
     ['an M4A', m4aFile(), 'm4a'],
     ['an Android mp42 recording', m4aFile('mp42'), 'm4a'],
     ['raw AAC (ADTS)', Buffer.from([0xff, 0xf1, 0x50, 0x80, 0x02, 0x1f, 0xfc, 0, 0]), 'aac'],
+    ['a WeChat recorder AAC file', adtsFile(), 'aac'],
     ['WebM', Buffer.from([0x1a, 0x45, 0xdf, 0xa3, 0, 0, 0, 0]), 'webm'],
     ['a PNG', pngFile(), undefined],
     ['an MP4 video brand we do not accept', m4aFile('qt  '), undefined],
@@ -17,6 +18,17 @@ describe('audio format from bytes', () => {
     ['0xFF noise that is not an MPEG frame', Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff]), undefined],
   ])('%s is %s', (_label, bytes, format) => {
     expect(detectAudioFormat(bytes)).toBe(format);
+  });
+
+  it('measures an ID3v2 tag, so what follows it can be told apart', () => {
+    expect(id3TagLength(id3Tag(300))).toBe(310);
+    expect(id3TagLength(Buffer.concat([id3Tag(5000), adtsFile(1)]))).toBe(5010);
+    expect(detectAudioFormat(Buffer.concat([id3Tag(0), adtsFile(1)]).subarray(10))).toBe('aac');
+    // A footer adds 10 bytes; a size byte with its top bit set is not syncsafe.
+    expect(id3TagLength(Buffer.from([0x49, 0x44, 0x33, 4, 0, 0x10, 0, 0, 0, 20]))).toBe(40);
+    expect(id3TagLength(Buffer.from([0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0x80, 0]))).toBeUndefined();
+    expect(id3TagLength(mp3File().subarray(0, 9))).toBeUndefined();
+    expect(id3TagLength(wavFile(0.1))).toBeUndefined();
   });
 
   it('reads a WAV duration from its header', () => {

@@ -15,8 +15,29 @@ export enum MessageStatus {
   COMPLETE = 'COMPLETE',
   STOPPED = 'STOPPED',
   FAILED = 'FAILED',
+  /** Withheld: the provider's filter (or moderation) stopped it; nothing of it is shown or stored. */
+  BLOCKED = 'BLOCKED',
 }
 registerEnumType(MessageStatus, { name: 'MessageStatus' });
+
+/** How a reply ended: null while STREAMING. */
+export enum FinishReason {
+  STOP = 'STOP',
+  LENGTH = 'LENGTH',
+  CONTENT_FILTER = 'CONTENT_FILTER',
+  CANCELLED = 'CANCELLED',
+  ERROR = 'ERROR',
+}
+registerEnumType(FinishReason, {
+  name: 'FinishReason',
+  valuesConfig: {
+    STOP: { description: 'The model finished.' },
+    LENGTH: { description: 'Cut at the token limit (maxTokens): the text is incomplete.' },
+    CONTENT_FILTER: { description: "The provider's filter stopped it (status BLOCKED)." },
+    CANCELLED: { description: 'stopGeneration, or the server shutting down (status STOPPED).' },
+    ERROR: { description: 'The provider failed (status FAILED); what arrived before is kept.' },
+  },
+});
 
 export const MAX_MESSAGE_LENGTH = 32_000;
 
@@ -30,6 +51,12 @@ export class TokenUsage {
 
   @Field(() => Int)
   totalTokens!: number;
+
+  @Field(() => Int, { nullable: true, description: 'Part of completionTokens spent reasoning, when the provider reports it.' })
+  reasoningTokens!: number | null;
+
+  @Field({ description: 'True when the provider reported no usage and the server estimated it.' })
+  estimated!: boolean;
 }
 
 /**
@@ -42,7 +69,7 @@ export class TokenUsage {
 @Index({ properties: ['userId'] })
 @ObjectType()
 export class Message {
-  [OptionalProps]?: 'status' | 'createdAt';
+  [OptionalProps]?: 'status' | 'createdAt' | 'usageEstimated';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'string', length: 26 })
@@ -71,6 +98,15 @@ export class Message {
   @Property({ type: 'string', length: 16 })
   status: MessageStatus = MessageStatus.COMPLETE;
 
+  /** The model's visible reasoning; never sent back to the provider as history. */
+  @Field(() => String, { nullable: true, description: "The model's visible reasoning, when it sends one (kept apart from content)." })
+  @Property({ type: 'text', columnType: 'mediumtext', nullable: true, lazy: false })
+  reasoning?: string | null;
+
+  @Field(() => FinishReason, { nullable: true, description: 'How the reply ended; null while STREAMING and for messages not written by the AI.' })
+  @Property({ type: 'string', length: 16, nullable: true })
+  finishReason?: FinishReason | null;
+
   @Field(() => String, { nullable: true, description: 'The model that wrote an assistant message.' })
   @Property({ type: 'string', length: 64, nullable: true })
   model?: string | null;
@@ -83,6 +119,13 @@ export class Message {
 
   @Property({ type: 'integer', nullable: true })
   totalTokens?: number | null;
+
+  @Property({ type: 'integer', nullable: true })
+  reasoningTokens?: number | null;
+
+  /** The token counts are the server's estimate (the provider reported none). */
+  @Property({ type: 'boolean', default: false })
+  usageEstimated: boolean = false;
 
   @Property({ type: 'string', length: 64, nullable: true })
   clientMessageId?: string | null;

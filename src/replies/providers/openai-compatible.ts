@@ -1,56 +1,117 @@
+import { createParser } from 'eventsource-parser';
 import OpenAI from 'openai';
-import { UpstreamError } from '../../core/errors';
+import type { Upstream } from '../../models/catalog-config';
 import type { CatalogModel } from '../../models/model-catalog';
-import type { ChatProvider, ChatTurn, StreamPiece } from './provider';
+import { ProviderError, streamedProviderError, toProviderError } from '../../models/provider-errors';
+import type { ChatProvider, ChatTurn, ProviderCall, StreamPiece } from './provider';
+import { readChunk } from './chunks';
 
-/** Any OpenAI-compatible API (OpenAI, DeepSeek, Qwen, Moonshot, vLLM, Ollama) through the SDK. */
+const WHO = 'The AI provider';
+
+/**
+ * Any OpenAI-compatible API (OpenAI, DeepSeek, Qwen, Kimi, GLM, SiliconFlow, Ark, Ollama,
+ * vLLM). The SDK sends the request and turns HTTP errors into typed errors; the stream is read
+ * here, because real providers send what the SDK's reader does not take: `data: null`, chunks
+ * without `choices`, error objects mid-stream, keep-alive comments that must count as life.
+ */
 export class OpenAICompatibleProvider implements ChatProvider {
   private readonly clients = new Map<string, OpenAI>();
 
-  private client(model: CatalogModel): OpenAI {
-    const key = `${model.baseURL}|${model.apiKey ?? ''}`;
+  private client(upstream: Upstream): OpenAI {
+    const key = `${upstream.baseURL}|${upstream.apiKey ?? ''}`;
     let client = this.clients.get(key);
     if (!client) {
       // Retries are ours (only before the first token); timeouts come from the caller's signal.
-      client = new OpenAI({ baseURL: model.baseURL, apiKey: model.apiKey ?? 'not-needed', maxRetries: 0, timeout: 24 * 3600 * 1000 });
+      client = new OpenAI({ baseURL: upstream.baseURL, apiKey: upstream.apiKey ?? 'not-needed', maxRetries: 0, timeout: 24 * 3600 * 1000 });
       this.clients.set(key, client);
     }
     return client;
   }
 
-  async *stream(model: CatalogModel, turns: ChatTurn[], signal: AbortSignal): AsyncIterable<StreamPiece> {
-    let stream;
+  async *stream({ model, upstream, turns, signal }: ProviderCall): AsyncIterable<StreamPiece> {
+    if (!upstream) throw new ProviderError(`Model ${model.id} has no provider configured`, 'PROVIDER_REJECTED');
+    const where = upstream.baseURL;
+    let response: Response;
     try {
-      stream = await this.client(model).chat.completions.create(
-        { model: model.upstreamModel, messages: turns, stream: true, stream_options: { include_usage: true } },
-        { signal },
-      );
+      response = await this.client(upstream)
+        .chat.completions.create(requestBody(model, upstream, turns), { signal, headers: model.headers })
+        .asResponse();
     } catch (err) {
-      throw toUpstreamError(err, signal);
+      throw signal.aborted ? aborted() : toProviderError(err, WHO, where);
     }
-    try {
-      for await (const chunk of stream) {
-        const delta = chunk.choices[0]?.delta?.content;
-        if (delta) yield { delta };
-        if (chunk.usage) {
-          yield { usage: { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens, totalTokens: chunk.usage.total_tokens } };
+    const requestId = response.headers.get('x-request-id') ?? undefined;
+    if (!response.body) throw new ProviderError(`${WHO} answered with an empty body`, 'PROVIDER_STREAM_INTERRUPTED', { upstream: where, requestId });
+    // Some endpoints ignore `stream: true` and answer one JSON completion.
+    if ((response.headers.get('content-type') ?? '').includes('application/json')) {
+      yield* wholeCompletion(await response.json().catch(() => null), where);
+      return;
+    }
+
+    const pieces: StreamPiece[] = [];
+    let sawDone = false;
+    let finished = false;
+    let failure: ProviderError | undefined;
+    const parser = createParser({
+      onComment: () => pieces.push({ alive: true }),
+      onEvent: (event) => {
+        if (sawDone || failure) return;
+        const data = event.data.trim();
+        if (data === '[DONE]') return void (sawDone = true);
+        let json: unknown;
+        try {
+          json = JSON.parse(data);
+        } catch {
+          return void pieces.push({ alive: true }); // a line no client can read is skipped, like the SDK's reader
         }
+        const chunk = readChunk(json, event.event === 'error');
+        if (chunk.error) return void (failure = streamedProviderError(chunk.error, WHO, where));
+        if (chunk.piece.finish) finished = true;
+        pieces.push(chunk.piece);
+      },
+    });
+    const decoder = new TextDecoder();
+    try {
+      for await (const bytes of response.body as unknown as AsyncIterable<Uint8Array>) {
+        parser.feed(decoder.decode(bytes, { stream: true }));
+        yield* pieces.splice(0);
+        if (failure) throw failure;
+        if (sawDone) break;
       }
     } catch (err) {
-      throw toUpstreamError(err, signal);
+      if (signal.aborted) throw aborted();
+      if (err instanceof ProviderError) throw err;
+      throw new ProviderError(`${WHO} dropped the connection mid-reply`, 'PROVIDER_STREAM_INTERRUPTED', { upstream: where, requestId });
     }
-    // The SDK ends an aborted stream quietly; the caller decides what an abort means.
-    if (signal.aborted) throw toUpstreamError(signal.reason, signal);
+    if (signal.aborted) throw aborted();
+    if (!sawDone && !finished) {
+      throw new ProviderError(`${WHO} ended the stream before the reply was finished`, 'PROVIDER_STREAM_INTERRUPTED', { upstream: where, requestId });
+    }
   }
 }
 
-function toUpstreamError(err: unknown, signal: AbortSignal): UpstreamError {
-  if (err instanceof UpstreamError) return err;
-  if (signal.aborted) return new UpstreamError('The AI reply was aborted', { reason: 'ABORTED' });
-  if (err instanceof OpenAI.APIError && typeof err.status === 'number') {
-    const reason = err.status === 429 ? 'PROVIDER_RATE_LIMITED' : err.status >= 500 ? 'PROVIDER_ERROR' : 'BAD_REQUEST_TO_PROVIDER';
-    return new UpstreamError(`The AI provider answered ${err.status}`, { reason });
-  }
-  return new UpstreamError('The AI provider could not be reached', { reason: 'PROVIDER_UNREACHABLE' });
+const aborted = () => new ProviderError('The AI reply was aborted', 'ABORTED');
+
+/** The chat completion request: the catalog's options, then its extraBody on top. */
+function requestBody(model: CatalogModel, upstream: Upstream, turns: ChatTurn[]): OpenAI.ChatCompletionCreateParamsStreaming {
+  return {
+    model: upstream.model,
+    messages: turns,
+    stream: true,
+    ...(model.streamOptions ? { stream_options: { include_usage: true } } : {}),
+    ...(model.maxTokens !== null ? { max_tokens: model.maxTokens } : {}),
+    ...(model.temperature !== null ? { temperature: model.temperature } : {}),
+    ...model.extraBody,
+  };
 }
 
+/** A non-streamed completion as pieces. */
+function* wholeCompletion(json: unknown, where: string): Iterable<StreamPiece> {
+  const body = json as { choices?: Array<{ message?: { content?: unknown; reasoning_content?: unknown; reasoning?: unknown }; finish_reason?: unknown }>; usage?: unknown; error?: unknown } | null;
+  if (!body || body.error || !Array.isArray(body.choices)) {
+    throw body?.error ? streamedProviderError(body.error, WHO, where) : new ProviderError(`${WHO} answered with something unreadable`, 'PROVIDER_STREAM_INTERRUPTED', { upstream: where });
+  }
+  const choice = body.choices[0];
+  const message = choice?.message;
+  const { piece } = readChunk({ choices: [{ delta: message ?? {}, finish_reason: choice?.finish_reason ?? 'stop' }], usage: body.usage }, false);
+  yield piece;
+}

@@ -1,4 +1,4 @@
-import { UpstreamError } from '../../core/errors';
+import type { Upstream } from '../../models/catalog-config';
 import type { CatalogModel } from '../../models/model-catalog';
 
 /*
@@ -15,21 +15,39 @@ export interface Usage {
   promptTokens: number;
   completionTokens: number;
   totalTokens: number;
+  /** Part of completionTokens spent thinking, when the provider says. */
+  reasoningTokens?: number | null;
+  /** True when no usage came from the provider and the server counted it. */
+  estimated?: boolean;
 }
 
-/** A piece of a streamed reply: text, and (once, at the end) the provider's token usage. */
+/** A piece of a streamed reply. */
 export interface StreamPiece {
+  /** Text of the answer. */
   delta?: string;
+  /** Text of the model's visible reasoning (DeepSeek's `reasoning_content`, Ollama's `reasoning`). */
+  reasoning?: string;
+  /** The provider's token usage (usually once, at the end). */
   usage?: Usage;
+  /** The provider's `finish_reason`, as sent (`stop`, `length`, `content_filter`, `sensitive`, ...). */
+  finish?: string;
+  /** Nothing for the user, but the provider is alive: a keep-alive comment or an empty chunk. */
+  alive?: true;
+}
+
+export interface ProviderCall {
+  model: CatalogModel;
+  /** Which of the model's upstreams to call; undefined for the built-in model. */
+  upstream?: Upstream;
+  turns: ChatTurn[];
+  /** Aborting stops the upstream request. */
+  signal: AbortSignal;
 }
 
 export interface ChatProvider {
-  /** Streams a reply; aborting `signal` stops the upstream request. Throws UpstreamError. */
-  stream(model: CatalogModel, turns: ChatTurn[], signal: AbortSignal): AsyncIterable<StreamPiece>;
+  /**
+   * Streams a reply. Throws ProviderError (an UpstreamError) when the provider fails, sends
+   * an error, or the stream ends with neither a finish reason nor `[DONE]`.
+   */
+  stream(call: ProviderCall): AsyncIterable<StreamPiece>;
 }
-
-/** Whether a failure before the first token is worth another try. */
-export function isRetryable(err: unknown): boolean {
-  return err instanceof UpstreamError && err.details?.reason !== 'ABORTED' && err.details?.reason !== 'BAD_REQUEST_TO_PROVIDER';
-}
-
