@@ -48,7 +48,7 @@ export async function createApp(config: AppConfig, overrides: Partial<AppDeps> =
   });
 
   const jobs: Job[] = [
-    purgeJob(orm, config.timings.jobs.purgeIntervalMs, logger),
+    purgeJob(orm, { everyMs: config.timings.jobs.purgeIntervalMs, listCursorTtlMs: config.timings.chats.listCursorTtlMs }, logger),
     reconcileJob(deps.payments.settlement, config.timings.jobs.reconcileIntervalMs, logger),
   ];
   for (const job of jobs) job.start();

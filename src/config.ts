@@ -187,6 +187,20 @@ export const TIMINGS = {
   payments: {
     /** One call to WeChat Pay or Alipay. */
     providerTimeoutMs: 10_000,
+    /** An unpaid order expires (and its QR code or page stops being offered) after this long. */
+    orderTtlMs: 2 * 60 * 60_000,
+    /** At most one provider query per order this often: when a client polls its status... */
+    pollCheckIntervalMs: 5_000,
+    /** ...and when the reconcile job checks it. */
+    reconcileCheckIntervalMs: 50_000,
+  },
+  chats: {
+    /** How long a chat list cursor stays valid (and chat activity is kept for it). */
+    listCursorTtlMs: 24 * 60 * 60_000,
+  },
+  accounts: {
+    /** An API key's lastUsedAt is written at most this often (not on every request). */
+    apiKeyLastUsedResolutionMs: 60_000,
   },
   sockets: {
     /** How long a legacy socket may take to send its auth frame. */

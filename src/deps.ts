@@ -56,7 +56,7 @@ export function createDeps(config: AppConfig, base: { orm: Orm; logger: Logger; 
   const tokens = overrides.tokens ?? new TokenService(config.jwt.secret, config.jwt.ttlSeconds);
   const wechatLogin = overrides.wechatLogin ?? (config.wechat.login ? new WechatLoginClient({ ...config.wechat.login, apiBase: config.wechat.apiBase, timeoutMs: config.wechat.timeoutMs }) : new LocalWechatLogin());
   if (wechatLogin.local) logger.warn('WeChat login is in local mode: any code logs in as a local user derived from it (development only)');
-  const authenticator = overrides.authenticator ?? new Authenticator(orm, tokens, shared?.revocations);
+  const authenticator = overrides.authenticator ?? new Authenticator(orm, tokens, shared?.revocations, t.accounts.apiKeyLastUsedResolutionMs);
   if (transport) shareSessionRevocations(authenticator.sessions, createTopics(transport), background, logger);
 
   const rateLimits = overrides.rateLimits ?? new RateLimits(config.limits, redis ? { redis, prefix: config.redisPrefix } : undefined);
@@ -68,6 +68,7 @@ export function createDeps(config: AppConfig, base: { orm: Orm; logger: Logger; 
       providers: paymentProviders(config, t.payments.providerTimeoutMs),
       throttle: redis ? new RedisThrottle(redis, config.redisPrefix) : new MemoryThrottle(),
       pubsub: createTopics(transport),
+      checkIntervalMs: { poll: t.payments.pollCheckIntervalMs, reconcile: t.payments.reconcileCheckIntervalMs },
     });
 
   const replyState: ReplyState = redis

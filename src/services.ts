@@ -41,11 +41,11 @@ export class Services {
   }
 
   get chats(): ChatService {
-    return this.once('chats', () => new ChatService(this.em));
+    return this.once('chats', () => new ChatService(this.em, this.deps.config.timings.chats.listCursorTtlMs));
   }
 
   get payments(): PaymentService {
-    return this.once('payments', () => new PaymentService(this.em, this.deps.payments.settlement, this.deps.payments.pubsub));
+    return this.once('payments', () => new PaymentService(this.em, this.deps.payments.settlement, this.deps.payments.pubsub, this.deps.config.timings.payments.orderTtlMs));
   }
 
   get limits(): RateLimits {

@@ -19,9 +19,6 @@ export interface Identification {
   authError?: AppError;
 }
 
-/** How often an API key's lastUsedAt is written, at most. */
-const LAST_USED_RESOLUTION_MS = 60_000;
-
 /**
  * Turns the credentials of any transport (HTTP headers, graphql-ws `connection_init`, the
  * legacy socket) into a viewer: a JWT that is well signed, unexpired and not revoked, or a
@@ -35,6 +32,8 @@ export class Authenticator {
     private readonly tokens: TokenService,
     /** Redis in front of the revoked_tokens table when instances share state. */
     readonly revocations?: RevocationCache,
+    /** How often an API key's lastUsedAt is written, at most. */
+    private readonly lastUsedResolutionMs = 60_000,
   ) {}
 
   async identify(credentials: Credentials): Promise<Identification> {
@@ -75,7 +74,7 @@ export class Authenticator {
     const key = await em.findOne(ApiKey, { secretHash: hashApiKeySecret(secret), revokedAt: null });
     if (!key) throw new UnauthenticatedError('Invalid API key');
     const now = new Date();
-    if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+    if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > this.lastUsedResolutionMs) {
       await em.nativeUpdate(ApiKey, { id: key.id }, { lastUsedAt: now });
     }
     return { userId: key.user.id, credential: { kind: 'apiKey', keyId: key.id } };

@@ -26,9 +26,6 @@ export interface ChatPage {
   totalCount: () => Promise<number>;
 }
 
-/** How long a list cursor stays valid (and how long chat_activity rows are kept). */
-export const LIST_CURSOR_TTL_MS = 24 * 60 * 60 * 1000;
-
 type Where = Record<string, unknown>;
 const q = (where: Where) => where as FilterQuery<Chat>;
 
@@ -51,7 +48,11 @@ async function findOwnChat(em: EntityManager, viewer: Viewer, id: string): Promi
 
 /** The viewer's chats. Someone else's chat is NOT_FOUND, never FORBIDDEN. */
 export class ChatService {
-  constructor(private readonly em: EntityManager) {}
+  constructor(
+    private readonly em: EntityManager,
+    /** How long a list cursor stays valid. */
+    private readonly listCursorTtlMs: number,
+  ) {}
 
   /** One of the viewer's chats; NOT_FOUND when malformed, absent or someone else's. */
   get(viewer: Viewer, id: string): Promise<Chat> {
@@ -66,7 +67,7 @@ export class ChatService {
   async list(viewer: Viewer, first: number, after: string | null | undefined, filter: ChatFilter = {}): Promise<ChatPage> {
     checkPageSize(first);
     const cursor = after ? decodeCursor<ListCursor>(after, { s: 'number', t: 'number', i: 'string' }) : undefined;
-    if (cursor && Date.now() - cursor.s > LIST_CURSOR_TTL_MS) {
+    if (cursor && Date.now() - cursor.s > this.listCursorTtlMs) {
       throw new BadRequestError('This cursor has expired; start again from the first page', { field: 'after', reason: 'CURSOR_EXPIRED' });
     }
     const snapshot = new Date(cursor?.s ?? Date.now());

@@ -6,7 +6,7 @@ import { AlipayClient } from './alipay.client';
 import { PaymentNotifications } from './notifications';
 import type { PaymentPubSub } from './payment.service';
 import { AlipayProvider, type PaymentProviders, WechatPayProvider } from './providers';
-import { Settlement } from './settlement';
+import { type CheckIntervals, Settlement } from './settlement';
 import { WechatPayClient } from './wechat-pay.client';
 
 /** The long-lived payment parts, shared by every request. */
@@ -28,8 +28,8 @@ export function paymentProviders(config: AppConfig, timeoutMs: number): PaymentP
   return providers;
 }
 
-export function createPayments(opts: { orm: MikroORM; logger: Logger; providers: PaymentProviders; throttle: Throttle; pubsub: PaymentPubSub }): Payments {
+export function createPayments(opts: { orm: MikroORM; logger: Logger; providers: PaymentProviders; throttle: Throttle; pubsub: PaymentPubSub; checkIntervalMs: CheckIntervals }): Payments {
   const { pubsub } = opts;
-  const settlement = new Settlement(opts.orm, opts.logger, opts.providers, { publish: (topic, event) => pubsub.publish('payment', topic, event) }, opts.throttle);
+  const settlement = new Settlement(opts.orm, opts.logger, opts.providers, { publish: (topic, event) => pubsub.publish('payment', topic, event) }, opts.throttle, opts.checkIntervalMs);
   return { settlement, notifications: new PaymentNotifications(opts.orm, opts.logger, settlement), pubsub };
 }

@@ -29,6 +29,8 @@ export class PaymentService {
     private readonly em: EntityManager,
     private readonly settlement: Settlement,
     private readonly pubsub: PaymentPubSub,
+    /** How long an unpaid order lives. */
+    private readonly orderTtlMs: number,
   ) {}
 
   /**
@@ -55,9 +57,9 @@ export class PaymentService {
         amount,
         // 128 random bits as 32 hex characters: WeChat Pay's longest out_trade_no.
         outTradeNo: randomBytes(16).toString('hex'),
-        // One clock reading for both, so an order lives exactly ORDER_TTL_MS.
+        // One clock reading for both, so an order lives exactly orderTtlMs.
         createdAt: now,
-        expiresAt: new Date(now.getTime() + ORDER_TTL_MS),
+        expiresAt: new Date(now.getTime() + this.orderTtlMs),
       });
       try {
         await this.em.flush();
@@ -115,11 +117,19 @@ export class PaymentService {
     };
   }
 
-  /** Status changes of one of the viewer's orders. NOT_FOUND for others' orders. */
+  /**
+   * One of the viewer's orders: its status now, then every change. The first event tells a
+   * client that subscribed late (or reconnected) where the order stands, so it never waits for
+   * a payment that already happened. NOT_FOUND for others' orders.
+   */
   async follow(viewer: Viewer, orderId: string): Promise<AsyncIterable<PaymentStatusEvent>> {
     const order = await this.findOwn(viewer, orderId);
     if (!order) throw new NotFoundError('Order');
-    return this.pubsub.subscribe('payment', statusTopic(viewer.userId, orderId));
+    const changes = this.pubsub.subscribe('payment', statusTopic(viewer.userId, orderId));
+    return (async function* () {
+      yield eventOf(order, viewer.userId);
+      yield* changes;
+    })();
   }
 
   private findOwn(viewer: Viewer, orderId: string): Promise<PaymentOrder | null> {

@@ -29,7 +29,10 @@ export type SettleOutcome = 'SETTLED' | 'CLOSED' | 'UNCHANGED' | 'AMOUNT_MISMATC
  * How often one order may be checked with its provider: by paymentStatus polls, and
  * separately by the reconcilers of all instances (which run every minute).
  */
-export const PROVIDER_CHECK_INTERVAL_MS = { poll: 5_000, reconcile: 50_000 } as const;
+export interface CheckIntervals {
+  poll: number;
+  reconcile: number;
+}
 
 export const eventOf = (order: PaymentOrder, userId = order.user.id): PaymentStatusEvent => ({
   userId,
@@ -52,6 +55,7 @@ export class Settlement {
     readonly providers: PaymentProviders,
     private readonly events: PaymentEvents,
     private readonly throttle: Throttle,
+    private readonly checkIntervalMs: CheckIntervals,
   ) {}
 
   /** Applies what the provider reported about `order` (the caller checked it is that order). */
@@ -99,10 +103,10 @@ export class Settlement {
    * instances with Redis) and applies the answer. Provider failures are logged, not thrown:
    * the stored state is still a true answer.
    */
-  async refresh(order: PaymentOrder, by: keyof typeof PROVIDER_CHECK_INTERVAL_MS = 'poll'): Promise<SettleOutcome> {
+  async refresh(order: PaymentOrder, by: keyof CheckIntervals = 'poll'): Promise<SettleOutcome> {
     const provider = this.providers[order.method];
     if (!provider || order.status === 'SUCCESS') return 'UNCHANGED';
-    if (!(await this.throttle.tryAcquire(`pay-${by}:${order.id}`, PROVIDER_CHECK_INTERVAL_MS[by]))) return 'UNCHANGED';
+    if (!(await this.throttle.tryAcquire(`pay-${by}:${order.id}`, this.checkIntervalMs[by]))) return 'UNCHANGED';
     try {
       return await this.apply(order, await provider.query(order.outTradeNo));
     } catch (err) {

@@ -47,7 +47,7 @@ export class WechatPayNotificationError extends Error {
 
 type HeaderBag = Record<string, string | string[] | undefined>;
 
-/** WeChat Pay's replay window: a signed message older or newer than this is refused. */
+/** WeChat Pay's replay window (its documented rule, so not a setting): a signed message older or newer than this is refused. */
 const MAX_SKEW_SECONDS = 300;
 /** WeChat Pay sends such "signature probes" to check merchants really verify; they must fail. */
 const SIGNTEST_PREFIX = 'WECHATPAY/SIGNTEST/';

@@ -9,8 +9,8 @@ import {
   type ChatListQueryVariables,
   ChatsWithRecentMessagesDocument,
   type SaveChatInput,
-  SearchChatsDocument as SEARCH,
-  type SearchChatsQueryVariables,
+  SearchChatTitlesDocument as SEARCH,
+  type SearchChatTitlesQueryVariables,
 } from '../generated/graphql';
 
 type Page = ChatListQuery['chats'];
@@ -128,7 +128,7 @@ describe('searching chats', () => {
   });
   afterAll(() => t.close());
 
-  const search = async (q: string, vars: Omit<SearchChatsQueryVariables, 'q'> = {}) => {
+  const search = async (q: string, vars: Omit<SearchChatTitlesQueryVariables, 'q'> = {}) => {
     const res = await t.gql(SEARCH, { q, ...vars }, { token });
     if (!res.body.data) throw new Error(JSON.stringify(res.body.errors));
     return res.body.data.searchChats;

@@ -2,13 +2,13 @@ import { login, rows } from '../helpers/accounts';
 import { aiSays, saveChat, userSays } from '../helpers/chats';
 import { invalidVariables, startTestApp, type GqlResult, type TestApp } from '../helpers/test-app';
 import {
-  ChatDocument,
+  FullChatDocument,
   ChatIdsDocument,
   ChatMessagesDocument,
   ChatStarsDocument,
   ChatSummaryDocument,
   DeleteChatsDocument,
-  SaveChatDocument as SAVE,
+  SaveFullChatDocument as SAVE,
   type SaveChatInput,
   SearchChatIdsDocument,
   StarChatDocument,
@@ -177,7 +177,7 @@ describe("someone else's chat is NOT_FOUND on every operation, and untouched", (
   afterAll(() => t.close());
 
   it.each<[string, (id: string) => Promise<GqlResult<unknown>>]>([
-    ['chat', (id) => t.gql(ChatDocument, { id }, { token: other.token })],
+    ['chat', (id) => t.gql(FullChatDocument, { id }, { token: other.token })],
     ['saveChat', (id) => t.gql(SAVE, { input: { id, title: 'hijacked', messages: [userSays('pwned')] } }, { token: other.token })],
     ['starChat', (id) => t.gql(StarChatDocument, { id, starred: true }, { token: other.token })],
   ])('%s', async (_op, operateAsOther) => {
@@ -206,7 +206,7 @@ describe("someone else's chat is NOT_FOUND on every operation, and untouched", (
   it('every chat operation needs a credential', async () => {
     const anonymous: Array<[string, () => Promise<GqlResult<unknown>>]> = [
       ['chats', () => t.gql(ChatIdsDocument)],
-      ['chat', () => t.gql(ChatDocument, { id: chatId })],
+      ['chat', () => t.gql(FullChatDocument, { id: chatId })],
       ['searchChats', () => t.gql(SearchChatIdsDocument, { q: 'x' })],
       ['saveChat', () => t.gql(SAVE, { input: { messages: [] } })],
       ['deleteChats', () => t.gql(DeleteChatsDocument, { ids: [chatId] })],

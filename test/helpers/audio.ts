@@ -218,7 +218,7 @@ export const SPEECH_TO_TEXT = print(SpeechToTextDocument);
  * GraphQL answer and `error` of a REST one (null / undefined when the other case happened).
  */
 export interface GqlUploadBody {
-  data: SpeechToTextMutation;
+  data?: SpeechToTextMutation | null;
   errors?: GqlError[];
 }
 export type RestUploadBody = RestResult<SpeechToTextMutation['speechToText']>['body'] & { error: NonNullable<RestResult['body']['error']> };

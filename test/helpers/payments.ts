@@ -2,8 +2,8 @@ import type { FormattedExecutionResult } from 'graphql-ws';
 import { statusTopic } from '../../src/payments/settlement';
 import {
   BalanceDocument,
-  CreateAlipayOrderDocument,
-  CreateWechatPayOrderDocument,
+  CreateAlipayOrderFullDocument,
+  CreateWechatPayOrderFullDocument,
   type OrderFieldsFragment,
   type PaymentMethod,
   type PaymentStatusChangedSubscription,
@@ -11,6 +11,7 @@ import {
 import { startFakeAlipay } from '../fakes/alipay';
 import { startFakeWechatPay } from '../fakes/wechat-pay';
 import { login, rows } from './accounts';
+import { dataOf } from './replies';
 import { startTestApp, type Credentials, type Subscription, type TestApp } from './test-app';
 import { waitFor } from './wait';
 
@@ -33,7 +34,7 @@ export async function startAppWithPayments(env: Record<string, string> = {}) {
 
 /** Creates (or finds again) an order of `method` through its mutation; throws on errors. */
 export async function createOrder(t: TestApp, creds: Credentials, method: PaymentMethod, input: { amount: number; orderId: string }): Promise<OrderFieldsFragment> {
-  const res = method === 'WECHAT' ? await t.gql(CreateWechatPayOrderDocument, { input }, creds) : await t.gql(CreateAlipayOrderDocument, { input }, creds);
+  const res = method === 'WECHAT' ? await t.gql(CreateWechatPayOrderFullDocument, { input }, creds) : await t.gql(CreateAlipayOrderFullDocument, { input }, creds);
   const data = res.body.data;
   if (!data) throw new Error(JSON.stringify(res.body.errors));
   return 'createWechatPayOrder' in data ? data.createWechatPayOrder : data.createAlipayOrder;
@@ -41,7 +42,7 @@ export async function createOrder(t: TestApp, creds: Credentials, method: Paymen
 
 export async function balanceOf(t: TestApp, creds: Credentials): Promise<number> {
   const res = await t.gql(BalanceDocument, {}, creds);
-  return res.body.data!.me.balance;
+  return dataOf(res).me.balance;
 }
 
 /** The provider-side id of a user's order, straight from the database. */
@@ -84,16 +85,17 @@ export async function pendingOrder(t: TestApp, method: PaymentMethod, amount: nu
 }
 
 /**
- * Resolves once `sub`, a paymentStatusChanged subscription to the user's pending order, is live.
- * The server sends nothing until the order changes and has no "subscribed" signal, so this
- * publishes the order's unchanged PENDING status on the app's own topic for it (through any
- * instance `t`: with Redis it crosses instances too) until the subscriber hears one.
+ * Resolves once `sub`, a paymentStatusChanged subscription to the user's pending order, hears
+ * changes published through instance `t` (with Redis: another instance than the one it is
+ * on). Its first result, the status at subscription, comes from its own instance and proves
+ * nothing about that, so this publishes the unchanged PENDING status through `t` until the
+ * subscriber hears it.
  */
 export async function untilSubscribed(t: TestApp, sub: Subscription<FormattedExecutionResult<PaymentStatusChangedSubscription>>, userId: string, orderId: string): Promise<void> {
   const pending = { userId, orderId, status: 'PENDING' as const, paidAmount: 0, paidAt: null };
   await waitFor(
     () => {
-      if (sub.results.length > 0 || sub.ended) return true;
+      if (sub.results.length > 1 || sub.ended) return true;
       t.app.deps.payments.pubsub.publish('payment', statusTopic(userId, orderId), pending);
       return false;
     },

@@ -41,7 +41,7 @@ describe('payment notifications', () => {
       const ledger = await ledgerOf(fx.t, user.userId);
       expect(ledger).toEqual([{ kind: 'TOPUP', reference: expect.any(String), amount: 1234, balanceAfter: 1234 }]);
 
-      const status = await fx.t.gql(PAYMENT_STATUS, { orderId, method: 'WECHAT' }, user);
+      const status = await fx.t.gql(PAYMENT_STATUS, { orderId, paymentMethod: 'WECHAT' }, user);
       expect(status.body.data!.paymentStatus).toMatchObject({ orderId, status: 'SUCCESS', paidAmount: 12.34 });
       expect(Date.parse(status.body.data!.paymentStatus.paidTime!)).toBeGreaterThan(Date.now() - 60_000);
     });
@@ -104,7 +104,7 @@ describe('payment notifications', () => {
       expect(many.map((a) => a.text)).toEqual(Array(10).fill('success'));
       expect(await balanceOf(fx.t, user)).toBe(6660);
       expect(await ledgerOf(fx.t, user.userId)).toEqual([{ kind: 'TOPUP', reference: expect.any(String), amount: 6660, balanceAfter: 6660 }]);
-      const status = await fx.t.gql(PAYMENT_STATUS, { orderId, method: 'ALIPAY' }, user);
+      const status = await fx.t.gql(PAYMENT_STATUS, { orderId, paymentMethod: 'ALIPAY' }, user);
       expect(status.body.data!.paymentStatus).toMatchObject({ status: 'SUCCESS', paidAmount: 66.6 });
     });
 
@@ -112,7 +112,7 @@ describe('payment notifications', () => {
       const { user, orderId, outTradeNo } = await pendingOrder('ALIPAY', 1);
       const answer = await postAlipayNotification(fx.t, fx.alipay.notification(outTradeNo, { trade_status: 'TRADE_CLOSED' }));
       expect(answer.text).toBe('success');
-      const status = await fx.t.gql(PAYMENT_STATUS, { orderId, method: 'ALIPAY' }, user);
+      const status = await fx.t.gql(PAYMENT_STATUS, { orderId, paymentMethod: 'ALIPAY' }, user);
       expect(status.body.data!.paymentStatus).toEqual({ orderId, status: 'FAILED', paidAmount: 0, paidTime: null });
       expect(await balanceOf(fx.t, user)).toBe(0);
     });

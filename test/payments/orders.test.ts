@@ -2,8 +2,8 @@ import { login, rows } from '../helpers/accounts';
 import { outTradeNoOf, startAppWithPayments } from '../helpers/payments';
 import { startTestApp } from '../helpers/test-app';
 import {
-  CreateAlipayOrderDocument as CREATE_ALIPAY,
-  CreateWechatPayOrderDocument as CREATE_WECHAT,
+  CreateAlipayOrderFullDocument as CREATE_ALIPAY,
+  CreateWechatPayOrderFullDocument as CREATE_WECHAT,
   OrdersDocument,
   PaymentStatusDocument as PAYMENT_STATUS,
 } from '../generated/graphql';
@@ -148,13 +148,13 @@ describe('payment orders', () => {
     const owner = await login(fx.t);
     const stranger = await login(fx.t);
     await fx.t.gql(CREATE_WECHAT, { input: { amount: 3, orderId: 'mine' } }, owner);
-    const theirs = await fx.t.gql(PAYMENT_STATUS, { orderId: 'mine', method: 'WECHAT' }, stranger);
+    const theirs = await fx.t.gql(PAYMENT_STATUS, { orderId: 'mine', paymentMethod: 'WECHAT' }, stranger);
     expect(theirs.body.errors![0].extensions.code).toBe('NOT_FOUND');
-    const unknown = await fx.t.gql(PAYMENT_STATUS, { orderId: 'nope', method: 'WECHAT' }, owner);
+    const unknown = await fx.t.gql(PAYMENT_STATUS, { orderId: 'nope', paymentMethod: 'WECHAT' }, owner);
     expect(unknown.body.errors![0].extensions.code).toBe('NOT_FOUND');
-    const wrongMethod = await fx.t.gql(PAYMENT_STATUS, { orderId: 'mine', method: 'ALIPAY' }, owner);
+    const wrongMethod = await fx.t.gql(PAYMENT_STATUS, { orderId: 'mine', paymentMethod: 'ALIPAY' }, owner);
     expect(wrongMethod.body.errors![0].extensions.code).toBe('NOT_FOUND');
-    const own = await fx.t.gql(PAYMENT_STATUS, { orderId: 'mine', method: 'WECHAT' }, owner);
+    const own = await fx.t.gql(PAYMENT_STATUS, { orderId: 'mine', paymentMethod: 'WECHAT' }, owner);
     expect(own.body.data!.paymentStatus).toEqual({ orderId: 'mine', status: 'PENDING', paidAmount: 0, paidTime: null });
   });
 

@@ -34,7 +34,7 @@ describe('speech provider failures (STT_* settings, a non-whisper model)', () =>
 
   it('lets a model without verbose_json detect the language: no language, no response_format, language null', async () => {
     const res = await gqlUpload(t, wavFile(0.5), { token });
-    expect(res.body.data.speechToText).toEqual({ text: '你好，世界', language: null, durationSeconds: 0.5 });
+    expect(res.body.data?.speechToText).toEqual({ text: '你好，世界', language: null, durationSeconds: 0.5 });
     const call = ai.transcriptions.at(-1)!;
     expect(call).toEqual({ model: 'gpt-4o-mini-transcribe', filename: 'upload.wav', contentType: expect.any(String), bytes: wavFile(0.5).length });
     expect(call.language).toBeUndefined();
@@ -94,7 +94,7 @@ describe('speech provider failures (STT_* settings, a non-whisper model)', () =>
   it('logs nothing at warn for a successful transcription', async () => {
     const before = failureLines().length;
     const res = await gqlUpload(t, wavFile(0.1), { token });
-    expect(res.body.data.speechToText.text).toBe('你好，世界');
+    expect(res.body.data?.speechToText.text).toBe('你好，世界');
     expect(failureLines().length).toBe(before);
     expect(logs.text()).not.toContain('你好');
   });

@@ -47,12 +47,12 @@ describe('speech to text without a provider, outside production: the echo transc
   it('describes a WAV, with its duration, and calls nothing', async () => {
     const res = await gqlUpload(t, wavFile(1.2), { token });
     expect(res.status).toBe(200);
-    expect(res.body.data.speechToText).toEqual({ text: `[echo transcriber] 1.2 s of wav audio ${ECHO_NOTE}`, language: null, durationSeconds: 1.2 });
+    expect(res.body.data?.speechToText).toEqual({ text: `[echo transcriber] 1.2 s of wav audio ${ECHO_NOTE}`, language: null, durationSeconds: 1.2 });
   });
 
   it('describes raw AAC after remuxing it (duration from its frames), keeping an explicit language', async () => {
     const res = await gqlUpload(t, adtsFile(25, 16000), { token, language: 'zh-CN' });
-    expect(res.body.data.speechToText).toEqual({ text: `[echo transcriber] 1.6 s of aac audio ${ECHO_NOTE}`, language: 'zh-CN', durationSeconds: 1.6 });
+    expect(res.body.data?.speechToText).toEqual({ text: `[echo transcriber] 1.6 s of aac audio ${ECHO_NOTE}`, language: 'zh-CN', durationSeconds: 1.6 });
   });
 
   it('describes an MP3 by its size over REST (its duration is not read)', async () => {

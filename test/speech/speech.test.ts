@@ -32,7 +32,7 @@ describe('speech to text', () => {
     const res = await gqlUpload(t, file, { token, name: 'whatever.txt', type: 'text/plain' });
     expect(res.status).toBe(200);
     // No language: the provider detects it; whisper's verbose_json names it ("chinese").
-    expect(res.body.data.speechToText).toEqual({ text: '你好，世界', language: 'zh', durationSeconds: 1.5 });
+    expect(res.body.data?.speechToText).toEqual({ text: '你好，世界', language: 'zh', durationSeconds: 1.5 });
     const call = ai.transcriptions.at(-1)!;
     expect(call).toEqual({ model: 'whisper-1', filename: 'upload.wav', contentType: expect.any(String), bytes: file.length, responseFormat: 'verbose_json' });
     expect(call.language).toBeUndefined();
@@ -43,7 +43,7 @@ describe('speech to text', () => {
     ai.transcriptLanguage = 'English';
     try {
       const res = await gqlUpload(t, mp3File(), { token, language: 'auto' });
-      expect(res.body.data.speechToText).toEqual({ text: '你好，世界', language: 'en', durationSeconds: null });
+      expect(res.body.data?.speechToText).toEqual({ text: '你好，世界', language: 'en', durationSeconds: null });
       expect(ai.transcriptions.at(-1)).toMatchObject({ language: undefined, responseFormat: 'verbose_json', filename: 'upload.mp3' });
       const form = new FormData();
       form.append('language', '');
@@ -61,14 +61,14 @@ describe('speech to text', () => {
     ['m4a', m4aFile(), 'upload.m4a'],
   ])('transcribes %s, named by its bytes, passing an explicit language on', async (_fmt, file, sent) => {
     const res = await gqlUpload(t, file, { token, name: 'recording.silk', language: 'en' });
-    expect(res.body.data.speechToText).toEqual({ text: '你好，世界', language: 'en', durationSeconds: null });
+    expect(res.body.data?.speechToText).toEqual({ text: '你好，世界', language: 'en', durationSeconds: null });
     expect(ai.transcriptions.at(-1)).toEqual({ model: 'whisper-1', language: 'en', filename: sent, contentType: expect.any(String), bytes: file.length });
     expect(ai.transcriptions.at(-1)!.responseFormat).toBeUndefined();
   });
 
   it('sends the primary code of a regional language and answers with the code asked for', async () => {
     const res = await gqlUpload(t, wavFile(0.25), { token, language: 'en-US' });
-    expect(res.body.data.speechToText).toEqual({ text: '你好，世界', language: 'en-US', durationSeconds: 0.25 });
+    expect(res.body.data?.speechToText).toEqual({ text: '你好，世界', language: 'en-US', durationSeconds: 0.25 });
     expect(ai.transcriptions.at(-1)).toMatchObject({ language: 'en', filename: 'upload.wav' });
   });
 
@@ -77,7 +77,7 @@ describe('speech to text', () => {
     const file = adtsFile(frames, 16000, 1);
     const res = await gqlUpload(t, file, { token, name: 'wx-record.aac', type: 'audio/aac' });
     expect(res.status).toBe(200);
-    expect(res.body.data.speechToText).toEqual({ text: '你好，世界', language: 'zh', durationSeconds: 1.6 });
+    expect(res.body.data?.speechToText).toEqual({ text: '你好，世界', language: 'zh', durationSeconds: 1.6 });
     expect(ai.transcriptions.at(-1)).toMatchObject({ model: 'whisper-1', filename: 'upload.m4a', responseFormat: 'verbose_json' });
     const sent = ai.transcribedFiles.at(-1)!;
     expect(ai.transcriptions.at(-1)!.bytes).toBe(sent.length);
