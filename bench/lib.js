@@ -3,6 +3,7 @@
 const { spawn } = require('node:child_process');
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
+const { TextDecoder } = require('node:util');
 const autocannon = require('autocannon');
 const { createClient } = require('graphql-ws');
 const WebSocket = require('ws');
@@ -91,6 +92,95 @@ async function wsClient(url, token) {
   return client;
 }
 
+// --- AI replies against bench/servers/fake-openai.js ---
+
+const REPLY_TIMEOUT_MS = 30_000;
+const SEND = 'mutation($input: SendMessageInput!) { sendMessage(input: $input) { sessionId messageId reply { content status } } }';
+
+/** The times ("t<Date.now()>" words) the fake wrote into a text, in order. */
+const stamps = (text) => [...text.matchAll(/t(\d{13})/g)].map((m) => Number(m[1]));
+
+/** POSTs JSON; throws on a non-2xx answer or GraphQL errors. */
+async function post(url, body, token, limit = REPLY_TIMEOUT_MS) {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body), signal: timeoutSignal(limit) });
+  const json = await res.json();
+  if (!res.ok || json.errors) throw new Error(`${res.status} ${JSON.stringify(json).slice(0, 300)}`);
+  return json;
+}
+
+/** A token for a (new) user, through the local WeChat login. */
+async function login(url, code) {
+  return (await post(`${url}/graphql`, { query: `mutation { wechatLogin(input: { code: "${code}" }) { token } }` })).data.wechatLogin.token;
+}
+
+/** Settings for bench/servers/app.js with the fake at fakeUrl as its only provider, and limits out of the way. */
+const aiAppEnv = (fakeUrl, env = {}) => ({
+  OPENAI_BASE_URL: `${fakeUrl}/v1`,
+  OPENAI_API_KEY: 'sk-bench',
+  DEFAULT_MODEL: 'bench-model',
+  MAX_CONCURRENT_STREAMS: '10',
+  AI_RATE_LIMIT_PER_MINUTE: '1000000',
+  LOGIN_RATE_LIMIT_PER_MINUTE: '1000000',
+  ...env,
+});
+
+/**
+ * Streams one completion from the fake with fetch and minimal SSE parsing: onDelta(delta)
+ * with each chunk's `choices[0].delta` object (comment lines such as `: keep-alive` and
+ * chunks without choices are skipped); resolves at [DONE].
+ */
+async function streamFake(fakeUrl, onDelta, limit = REPLY_TIMEOUT_MS) {
+  const res = await fetch(`${fakeUrl}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' },
+    body: JSON.stringify({ model: 'bench', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] }),
+    signal: timeoutSignal(limit),
+  });
+  if (!res.ok) throw new Error(`fake answered ${res.status}`);
+  const decoder = new TextDecoder();
+  let buf = '';
+  for await (const chunk of res.body) {
+    buf += decoder.decode(chunk, { stream: true });
+    let i;
+    while ((i = buf.indexOf('\n\n')) >= 0) {
+      const block = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      if (block.startsWith(':')) continue;
+      if (block === 'data: [DONE]') return;
+      const delta = JSON.parse(block.slice(6)).choices[0]?.delta;
+      if (delta) onDelta(delta);
+    }
+  }
+  throw new Error('stream ended without [DONE]');
+}
+
+/**
+ * One reply through GraphQL: sendMessage(stream: true), then replyStream(messageId) over the
+ * graphql-ws client until done. `fields` are the event fields selected besides done/error;
+ * onEvent(event) gets each event but the done one; onSubscribed(Date.now()) once subscribing.
+ */
+async function sendAndFollow(url, token, ws, { fields = 'seq delta', onEvent, onSubscribed, limit = REPLY_TIMEOUT_MS }) {
+  const { data } = await post(`${url}/graphql`, { query: SEND, variables: { input: { content: 'hi', stream: true } } }, token, limit);
+  onSubscribed?.(Date.now());
+  let unsubscribe;
+  const followed = new Promise((resolve, reject) => {
+    unsubscribe = ws.subscribe(
+      { query: `subscription($id: ID!) { replyStream(messageId: $id) { ${fields} done error { code message } } }`, variables: { id: data.sendMessage.messageId } },
+      {
+        next: (r) => {
+          if (r.errors) return reject(new Error(JSON.stringify(r.errors)));
+          const e = r.data.replyStream;
+          if (e.error) return reject(new Error(`reply failed: ${e.error.code} ${e.error.message}`));
+          if (!e.done) onEvent(e);
+        },
+        error: (err) => reject(err instanceof Error ? err : new Error(JSON.stringify(err))),
+        complete: resolve,
+      },
+    );
+  });
+  await withTimeout(followed, limit, 'replyStream', () => unsubscribe());
+}
+
 /** CPU seconds (user + system) a process has used so far; NaN when it is gone or unreadable. */
 function cpuSeconds(pid) {
   try {
@@ -101,4 +191,4 @@ function cpuSeconds(pid) {
   }
 }
 
-module.exports = { startServer, load, fmt, pct, ms, withTimeout, timeoutSignal, wsClient, disposeClient, cpuSeconds };
+module.exports = { startServer, load, fmt, pct, ms, withTimeout, timeoutSignal, wsClient, disposeClient, cpuSeconds, REPLY_TIMEOUT_MS, stamps, post, login, aiAppEnv, streamFake, sendAndFollow };

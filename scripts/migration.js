@@ -33,9 +33,9 @@ async function main(command) {
 
 // MariaDB reports a nullable column's default as the string 'NULL'; MikroORM's MySQL driver
 // then proposes `modify <col> varchar(n)` (and, in down(), a literal 'NULL' default) for every
-// nullable varchar. Those statements change nothing (or worse), so they are dropped here.
+// nullable varchar or text. Those statements change nothing (or worse), so they are dropped here.
 function dropMariadbNullDefaultNoise(file) {
-  const noise = /^\s*this\.addSql\(`alter table \\`\w+\\` (modify \\`\w+\\` varchar\(\d+\)( default 'NULL')?(, )?)+;`\);\n/gm;
+  const noise = /^\s*this\.addSql\(`alter table \\`\w+\\` (modify \\`\w+\\` (varchar\(\d+\)|text)( default (\('NULL'\)|'NULL'))?(, )?)+;`\);\n/gm;
   writeFileSync(file, readFileSync(file, 'utf8').replace(noise, ''));
 }
 

@@ -8,6 +8,7 @@ import { buildServer, loggerOptions } from './http/server';
 import type { Job } from './jobs/job';
 import { purgeJob } from './jobs/purge';
 import { reconcileJob } from './jobs/reconcile';
+import { sweepJob } from './jobs/sweep';
 import { connectSharedState } from './redis/shared-state';
 import { REST_ROUTES } from './rest/routes';
 
@@ -50,6 +51,7 @@ export async function createApp(config: AppConfig, overrides: Partial<AppDeps> =
   const jobs: Job[] = [
     purgeJob(orm, { everyMs: config.timings.jobs.purgeIntervalMs, listCursorTtlMs: config.timings.chats.listCursorTtlMs }, logger),
     reconcileJob(deps.payments.settlement, config.timings.jobs.reconcileIntervalMs, logger),
+    sweepJob(orm, deps.replies, { everyMs: config.timings.replies.sweepIntervalMs, minAgeMs: config.timings.replies.sweepMinAgeMs }, logger),
   ];
   for (const job of jobs) job.start();
 

@@ -177,6 +177,15 @@ export const TIMINGS = {
     deadInstanceGraceMs: 60_000,
     /** At shutdown, how long stopped replies get to store themselves. */
     stopGraceMs: 5_000,
+    /** With Redis, each instance refreshes its liveness key this often; it lapses this long after the last refresh. */
+    heartbeatMs: 5_000,
+    heartbeatTtlMs: 15_000,
+    /**
+     * Replies left STREAMING by a crash or a failed final write are finished this often (and
+     * at start); a reply is only looked at once it is this old, so one just opened is left alone.
+     */
+    sweepIntervalMs: 10_000,
+    sweepMinAgeMs: 10_000,
   },
   jobs: {
     /** Expired revoked tokens and old chat activity are deleted this often. */

@@ -1,3 +1,4 @@
+import { newId } from './core/ids';
 import type { Redis } from 'ioredis';
 import { Authenticator } from './accounts/authenticator';
 import { shareSessionRevocations } from './accounts/live-sessions';
@@ -80,6 +81,9 @@ export function createDeps(config: AppConfig, base: { orm: Orm; logger: Logger; 
         retainMs: t.replies.retainMs,
         localRetainMs: t.replies.localRetainWithRedisMs,
         slotMaxAgeMs: config.ai.timeoutMs + t.replies.deadInstanceGraceMs,
+        instanceId: newId(),
+        heartbeatMs: t.replies.heartbeatMs,
+        heartbeatTtlMs: t.replies.heartbeatTtlMs,
       })
     : new MemoryReplyState(createTopics<ReplyTopics>(), t.replies.retainMs);
   const recorder = overrides.recorder ?? new ReplyRecorder(orm, new Billing(orm, logger), logger);

@@ -9,9 +9,8 @@
 // Env: BENCH_AI_RUNS (50), BENCH_AI_ONLY=latency|load, BENCH_APP_NODE_ARGS (e.g. "--cpu-prof").
 const { readFileSync } = require('node:fs');
 const { performance } = require('node:perf_hooks');
-const { TextDecoder } = require('node:util');
 const OpenAI = require('openai');
-const { startServer, fmt, pct, ms, withTimeout, timeoutSignal, wsClient, cpuSeconds } = require('../lib');
+const { startServer, fmt, pct, ms, withTimeout, wsClient, cpuSeconds, REPLY_TIMEOUT_MS, stamps, post, login, aiAppEnv, streamFake, sendAndFollow } = require('../lib');
 
 const WARMUP = 5;
 const RUNS = Number(process.env.BENCH_AI_RUNS || 50);
@@ -19,71 +18,14 @@ const USERS = 50;
 const REPLIES_PER_USER = 10;
 const STREAMS = USERS * REPLIES_PER_USER;
 const CHUNKS = 40;
-const ONE_REPLY_TIMEOUT_MS = 30_000;
+const ONE_REPLY_TIMEOUT_MS = REPLY_TIMEOUT_MS;
 const LOAD_TIMEOUT_MS = 90_000;
-const SEND = 'mutation($input: SendMessageInput!) { sendMessage(input: $input) { sessionId messageId reply { content status } } }';
-const FOLLOW = 'subscription($id: ID!) { replyStream(messageId: $id) { seq delta done error { code message } } }';
 
-const stamps = (text) => [...text.matchAll(/t(\d{13})/g)].map((m) => Number(m[1]));
-
-async function post(url, body, token) {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body), signal: timeoutSignal(ONE_REPLY_TIMEOUT_MS) });
-  const json = await res.json();
-  if (!res.ok || json.errors) throw new Error(`${res.status} ${JSON.stringify(json).slice(0, 300)}`);
-  return json;
-}
-
-async function login(url, code) {
-  return (await post(`${url}/graphql`, { query: `mutation { wechatLogin(input: { code: "${code}" }) { token } }` })).data.wechatLogin.token;
-}
-
-/** Streams one completion from the fake with fetch; onDelta(text) per chunk; resolves at [DONE]. */
-async function direct(fakeUrl, onDelta) {
-  const res = await fetch(`${fakeUrl}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' },
-    body: JSON.stringify({ model: 'bench', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] }),
-    signal: timeoutSignal(ONE_REPLY_TIMEOUT_MS),
-  });
-  if (!res.ok) throw new Error(`fake answered ${res.status}`);
-  const decoder = new TextDecoder();
-  let buf = '';
-  for await (const chunk of res.body) {
-    buf += decoder.decode(chunk, { stream: true });
-    let i;
-    while ((i = buf.indexOf('\n\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 2);
-      if (line === 'data: [DONE]') return;
-      const content = JSON.parse(line.slice(6)).choices[0]?.delta?.content;
-      if (content) onDelta(content);
-    }
-  }
-  throw new Error('stream ended without [DONE]');
-}
+/** Streams one completion from the fake with fetch; onDelta(text) per content chunk; resolves at [DONE]. */
+const direct = (fakeUrl, onDelta) => streamFake(fakeUrl, (d) => d.content && onDelta(d.content));
 
 /** One reply through GraphQL: sendMessage(stream: true), then replyStream until done. */
-async function viaGraphql(url, token, ws, onDelta, onSubscribed) {
-  const { data } = await post(`${url}/graphql`, { query: SEND, variables: { input: { content: 'hi', stream: true } } }, token);
-  onSubscribed?.(Date.now());
-  let unsubscribe;
-  const followed = new Promise((resolve, reject) => {
-    unsubscribe = ws.subscribe(
-      { query: FOLLOW, variables: { id: data.sendMessage.messageId } },
-      {
-        next: (r) => {
-          if (r.errors) return reject(new Error(JSON.stringify(r.errors)));
-          const e = r.data.replyStream;
-          if (e.error) return reject(new Error(`reply failed: ${e.error.code} ${e.error.message}`));
-          if (!e.done) onDelta(e.delta);
-        },
-        error: (err) => reject(err instanceof Error ? err : new Error(JSON.stringify(err))),
-        complete: resolve,
-      },
-    );
-  });
-  await withTimeout(followed, ONE_REPLY_TIMEOUT_MS, 'replyStream', () => unsubscribe());
-}
+const viaGraphql = (url, token, ws, onDelta, onSubscribed) => sendAndFollow(url, token, ws, { onEvent: (e) => onDelta(e.delta), onSubscribed });
 
 async function latency(label, fn) {
   const ttft = [];
@@ -155,15 +97,7 @@ module.exports = {
     try {
       app = await startServer(
         'app',
-        {
-          OPENAI_BASE_URL: `${fake.url}/v1`,
-          OPENAI_API_KEY: 'sk-bench',
-          DEFAULT_MODEL: 'bench-model',
-          MAX_CONCURRENT_STREAMS: String(REPLIES_PER_USER),
-          AI_RATE_LIMIT_PER_MINUTE: '1000000',
-          LOGIN_RATE_LIMIT_PER_MINUTE: '1000000',
-          BENCH_STATS: '1',
-        },
+        aiAppEnv(fake.url, { MAX_CONCURRENT_STREAMS: String(REPLIES_PER_USER), BENCH_STATS: '1' }),
         (process.env.BENCH_APP_NODE_ARGS || '').split(' ').filter(Boolean),
       );
       const results = [];

@@ -89,6 +89,7 @@ const PAYLOAD_TOO_LARGE_REASONS = {
 const UPSTREAM_ERROR_REASONS = {
   SHARED_STATE_UNAVAILABLE: 'The shared state store cannot be reached; try again shortly.',
   REPLY_FAILED: 'The AI reply failed (the message says why); send the message again.',
+  REPLY_INTERRUPTED: 'The reply was cut off when the server generating it stopped (a crash or restart); what was generated is kept. Send the message again.',
   PROVIDER_UNAVAILABLE: 'The AI or speech provider could not be reached or failed on its side (network error or 5xx); try again later.',
   PROVIDER_TIMEOUT: 'The AI or speech provider took too long; what it sent before is kept. Try again.',
   PROVIDER_RATE_LIMITED: "The AI or speech provider is limiting this server's requests; try again later.",

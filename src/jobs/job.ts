@@ -7,15 +7,19 @@ export interface Job {
   stop(): void;
 }
 
-/** A job that runs `work` every `everyMs`; a failed run is logged and the next one comes as usual. */
-export function intervalJob(name: string, everyMs: number, work: () => Promise<unknown>, logger: Logger): Job {
+/**
+ * A job that runs `work` every `everyMs` (and once at start with `runAtStart`); a failed run
+ * is logged and the next one comes as usual.
+ */
+export function intervalJob(name: string, everyMs: number, work: () => Promise<unknown>, logger: Logger, opts: { runAtStart?: boolean } = {}): Job {
   let timer: NodeJS.Timeout | undefined;
+  const run = () => void work().catch((err) => logger.warn({ err, job: name }, `${name} failed`));
   return {
     name,
     start() {
-      timer ??= setInterval(() => {
-        work().catch((err) => logger.warn({ err, job: name }, `${name} failed`));
-      }, everyMs);
+      if (timer) return;
+      if (opts.runAtStart) run();
+      timer = setInterval(run, everyMs);
       timer.unref();
     },
     stop() {

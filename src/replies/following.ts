@@ -1,3 +1,4 @@
+import { ERROR_REASONS } from '../core/errors';
 import { sleep } from '../core/sleep';
 import type { ReplyEvent } from './reply-event';
 import type { ReplyState } from './state/reply-state';
@@ -18,7 +19,7 @@ export interface FollowTimings {
  * to the record (live events may be lost while the shared pub/sub is down).
  * Yields nothing for a reply the state does not know.
  */
-export async function* follow(state: ReplyState, messageId: string, afterSeq: number, timings: FollowTimings): AsyncGenerator<ReplyEvent> {
+export async function* follow(state: ReplyState, messageId: string, afterSeq: number, timings: FollowTimings, onOrphan?: () => Promise<unknown>): AsyncGenerator<ReplyEvent> {
   if (!state.isLocal(messageId) && !(await state.meta(messageId))) return;
   const live = state.topics.subscribe('reply', messageId)[Symbol.asyncIterator]();
   let lastSeq = afterSeq;
@@ -35,6 +36,13 @@ export async function* follow(state: ReplyState, messageId: string, afterSeq: nu
           lastSeq = e.seq;
           yield e;
         }
+      }
+      // Not done, and its instance is gone: have it finished (the done event lands in the
+      // record), or end the follower with a done event of its own when there is no row to finish.
+      if (!state.isLocal(messageId) && !(await state.isRunning(messageId))) {
+        if ((await onOrphan?.()) || (await state.events(messageId)).some((e) => e.done)) continue;
+        yield interrupted(messageId, (await state.meta(messageId))?.sessionId ?? '', lastSeq + 1);
+        return;
       }
       const quiet = state.isLocal(messageId) ? timings.recheckLocalMs : timings.recheckRemoteMs;
       for (;;) {
@@ -56,4 +64,9 @@ export async function* follow(state: ReplyState, messageId: string, afterSeq: nu
   } finally {
     await live.return?.();
   }
+}
+
+/** The done event of a reply whose instance died and that has no stored row to finish. */
+function interrupted(messageId: string, sessionId: string, seq: number): ReplyEvent {
+  return { messageId, sessionId, seq, delta: '', reasoningDelta: '', done: true, error: { code: 'UPSTREAM_ERROR', message: ERROR_REASONS.REPLY_INTERRUPTED, reason: 'REPLY_INTERRUPTED' } };
 }

@@ -3,7 +3,7 @@ import type { Logger } from '../core/logger';
 import { isId } from '../core/ids';
 import { NotFoundError } from '../core/errors';
 import { Chat } from '../db/entities/chat.entity';
-import { Message, MessageStatus, Role } from '../db/entities/message.entity';
+import { FinishReason, Message, MessageStatus, Role } from '../db/entities/message.entity';
 import { User } from '../db/entities/user.entity';
 import { previewOf, titleFrom } from '../chats/chat-input';
 import { touchChat } from '../chats/chat.service';
@@ -95,52 +95,102 @@ export class ReplyRecorder {
 
   /**
    * The one write of a finished reply, then the charge (not for failures). Storing may fail
-   * (logged): the caller still delivers the reply. Returns the final message.
+   * (logged): the caller still delivers the reply, and `stored: false` tells it to try the
+   * write again later (`store`). Returns the final message.
    */
-  async close(reply: RecordedReply, outcome: Generated): Promise<Message> {
-    // Usage is the provider's when it reported one; estimated otherwise (stops, failures, echo).
-    const usage: Usage = outcome.usage ? { ...outcome.usage, estimated: false } : estimateUsage(reply.turns, outcome.content + outcome.reasoning);
-    // A blocked reply is charged for what was generated but neither shown nor kept.
-    const blocked = outcome.status === MessageStatus.BLOCKED;
-    const content = blocked ? '' : outcome.content;
-    const reasoning = blocked ? '' : outcome.reasoning;
+  async close(reply: RecordedReply, outcome: Generated): Promise<{ message: Message; stored: boolean }> {
+    const final = finalOf(reply, outcome);
+    let stored = true;
     if (reply.persist) {
       try {
-        const em = this.orm.em.fork();
-        await em.nativeUpdate(
-          Message,
-          { id: reply.messageId },
-          {
-            content,
-            reasoning: reasoning || null,
-            status: outcome.status,
-            finishReason: outcome.finishReason,
-            model: reply.model.id,
-            promptTokens: usage.promptTokens,
-            completionTokens: usage.completionTokens,
-            totalTokens: usage.totalTokens,
-            reasoningTokens: usage.reasoningTokens ?? null,
-            usageEstimated: usage.estimated === true,
-          },
-        );
-        if (content) await em.nativeUpdate(Chat, { id: reply.sessionId }, { preview: previewOf(content) });
+        await this.store(reply, outcome);
       } catch (err) {
-        this.logger.error({ err, messageId: reply.messageId }, 'storing a finished reply failed');
+        stored = false;
+        this.logger.error({ err, messageId: reply.messageId }, 'storing a finished reply failed; it is tried again');
       }
     }
-    if (outcome.status !== MessageStatus.FAILED) await this.charges.chargeReply({ userId: reply.ownerId, messageId: reply.messageId, model: reply.model, usage });
-    return replyMessage({
-      id: reply.messageId,
-      sessionId: reply.persist ? reply.sessionId : null,
-      content,
-      reasoning,
-      status: outcome.status,
-      finishReason: outcome.finishReason,
-      model: reply.model.id,
-      usage,
-      createdAt: reply.createdAt,
-    });
+    if (outcome.status !== MessageStatus.FAILED) await this.charges.chargeReply({ userId: reply.ownerId, messageId: reply.messageId, model: reply.model, usage: final.usage });
+    return { message: replyMessage({ id: reply.messageId, sessionId: reply.persist ? reply.sessionId : null, ...final, model: reply.model.id, createdAt: reply.createdAt }), stored };
   }
+
+  /** Writes a finished reply's row and the chat's preview (only over its STREAMING row). Throws when the database does. */
+  async store(reply: RecordedReply, outcome: Generated): Promise<void> {
+    const { content, reasoning, status, finishReason, usage } = finalOf(reply, outcome);
+    const em = this.orm.em.fork();
+    await em.nativeUpdate(
+      Message,
+      { id: reply.messageId, status: MessageStatus.STREAMING },
+      {
+        content,
+        reasoning: reasoning || null,
+        status,
+        finishReason,
+        model: reply.model.id,
+        promptTokens: usage.promptTokens,
+        completionTokens: usage.completionTokens,
+        totalTokens: usage.totalTokens,
+        reasoningTokens: usage.reasoningTokens ?? null,
+        usageEstimated: usage.estimated === true,
+      },
+    );
+    if (content) await em.nativeUpdate(Chat, { id: reply.sessionId }, { preview: previewOf(content) });
+  }
+
+  /**
+   * Makes a stored reply that failed or was interrupted STREAMING again, for a retry of its
+   * request to generate it anew in the same row; returns the conversation up to its user
+   * message. Null when another request got there first (the row changed since it was read).
+   */
+  async reopen(reply: Message): Promise<{ turns: ChatTurn[]; createdAt: Date } | null> {
+    const em = this.orm.em.fork();
+    const createdAt = new Date();
+    const restarted = await em.nativeUpdate(
+      Message,
+      { id: reply.id, status: reply.status, createdAt: reply.createdAt },
+      { status: MessageStatus.STREAMING, finishReason: null, content: '', reasoning: null, promptTokens: null, completionTokens: null, totalTokens: null, reasoningTokens: null, usageEstimated: false, createdAt },
+    );
+    if (!restarted) return null;
+    const earlier = await em.find(Message, { chat: reply.chat.id, position: { $lt: reply.position } }, { orderBy: { position: 'desc' }, limit: HISTORY_TURNS });
+    const turns = earlier
+      .reverse()
+      .filter((m) => m.content && m.status !== MessageStatus.STREAMING)
+      .map(toTurn);
+    return { turns, createdAt };
+  }
+
+  /**
+   * Finishes a stored reply that nothing generates any more (its instance died, or it was
+   * stopped while orphaned) with what was recorded of it. Only a STREAMING row changes: null
+   * when it was not one (finished meanwhile, deleted, or finished by another instance).
+   * Not charged: the user never got a whole reply.
+   */
+  async finishInterrupted(messageId: string, sofar: { content: string; reasoning: string }, status: MessageStatus.FAILED | MessageStatus.STOPPED): Promise<Message | null> {
+    const em = this.orm.em.fork();
+    const row = await em.findOne(Message, { id: messageId, role: Role.ASSISTANT, status: MessageStatus.STREAMING });
+    if (!row) return null;
+    const completionTokens = estimateTokens(sofar.content + sofar.reasoning);
+    const finish = {
+      content: sofar.content,
+      reasoning: sofar.reasoning || null,
+      status,
+      finishReason: status === MessageStatus.FAILED ? FinishReason.ERROR : FinishReason.CANCELLED,
+      promptTokens: 0,
+      completionTokens,
+      totalTokens: completionTokens,
+      reasoningTokens: null,
+      usageEstimated: true,
+    };
+    if (!(await em.nativeUpdate(Message, { id: messageId, status: MessageStatus.STREAMING }, finish))) return null;
+    return Object.assign(row, finish);
+  }
+}
+
+/** What a finished reply is stored and shown as: a blocked one is charged for what was generated but neither shown nor kept. */
+function finalOf(reply: RecordedReply, outcome: Generated) {
+  // Usage is the provider's when it reported one; estimated otherwise (stops, failures, echo).
+  const usage: Usage = outcome.usage ? { ...outcome.usage, estimated: false } : estimateUsage(reply.turns, outcome.content + outcome.reasoning);
+  const blocked = outcome.status === MessageStatus.BLOCKED;
+  return { content: blocked ? '' : outcome.content, reasoning: blocked ? '' : outcome.reasoning, status: outcome.status, finishReason: outcome.finishReason, usage };
 }
 
 function estimateUsage(turns: ChatTurn[], content: string): Usage {

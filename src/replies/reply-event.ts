@@ -21,6 +21,8 @@ export interface ReplyMeta {
   messageId: string;
   sessionId: string;
   ownerId: string;
+  /** The instance running it (set by the reply state), to tell a live reply from an orphan. */
+  instanceId?: string;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { UpstreamError } from '../core/errors';
+import { ERROR_REASONS, UpstreamError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { sleep } from '../core/sleep';
 import { FinishReason, MessageStatus, type Message } from '../db/entities/message.entity';
@@ -39,6 +39,8 @@ interface Run {
  */
 export class ReplyRunner {
   private readonly runs = new Map<string, Run>();
+  /** Finished replies whose final write failed: the sweep writes them again. */
+  private readonly unwritten = new Map<string, { reply: RecordedReply; outcome: Generated }>();
 
   constructor(private readonly opts: ReplyRunnerOptions) {}
 
@@ -77,7 +79,9 @@ export class ReplyRunner {
     if (outcome.error) logFailure(this.opts.logger, reply, outcome);
     let message: Message;
     try {
-      message = await this.opts.recorder.close(reply, outcome);
+      const closed = await this.opts.recorder.close(reply, outcome);
+      message = closed.message;
+      if (!closed.stored) this.unwritten.set(reply.messageId, { reply, outcome });
     } catch (err) {
       // The client still gets its reply and its done event.
       this.opts.logger.error({ err, messageId: reply.messageId }, 'recording a finished reply failed');
@@ -87,6 +91,38 @@ export class ReplyRunner {
     const error = outcome.error ? { error: { code: outcome.error.code, message: outcome.error.message, ...(outcome.error.details?.reason ? { reason: outcome.error.details.reason } : {}) } } : {};
     this.opts.state.append(meta, { ...event(seq + 1, { content: '', reasoning: '' }), done: true, message, ...error });
     return message;
+  }
+
+  /** Whether a reply is generating here or on another live instance, or waits here for its final write. */
+  async isRunning(messageId: string): Promise<boolean> {
+    return this.runs.has(messageId) || this.unwritten.has(messageId) || (await this.opts.state.isRunning(messageId));
+  }
+
+  /**
+   * Finishes a stored reply that nothing generates any more (see `isRunning`): FAILED, or
+   * STOPPED when its user stopped it, with what its record holds; its followers get the done
+   * event and its slot is freed. Null when it was no longer STREAMING.
+   */
+  async finishInterrupted(messageId: string, status: MessageStatus.FAILED | MessageStatus.STOPPED): Promise<Message | null> {
+    const events = await this.opts.state.events(messageId).catch(() => [] as ReplyEvent[]);
+    const deltas = events.filter((e) => !e.done);
+    const sofar = { content: deltas.map((e) => e.delta).join(''), reasoning: deltas.map((e) => e.reasoningDelta ?? '').join('') };
+    const message = await this.opts.recorder.finishInterrupted(messageId, sofar, status);
+    if (!message) return null;
+    const meta: ReplyMeta = { messageId, sessionId: message.chat.id, ownerId: message.userId };
+    const error = status === MessageStatus.FAILED ? { error: { code: 'UPSTREAM_ERROR', message: ERROR_REASONS.REPLY_INTERRUPTED, reason: 'REPLY_INTERRUPTED' } } : {};
+    this.opts.state.append(meta, { messageId, sessionId: meta.sessionId, seq: (deltas.at(-1)?.seq ?? 0) + 1, delta: '', reasoningDelta: '', done: true, message, ...error });
+    await this.opts.state.release(meta.ownerId, messageId).catch(() => undefined);
+    this.opts.logger.warn({ messageId, status, generatedChars: sofar.content.length }, 'finished an interrupted reply');
+    return message;
+  }
+
+  /** Writes again the finished replies whose final write failed; each stays queued until it lands. */
+  async retryUnwritten(): Promise<void> {
+    for (const [messageId, { reply, outcome }] of this.unwritten) {
+      await this.opts.recorder.store(reply, outcome);
+      this.unwritten.delete(messageId);
+    }
   }
 
   /** Stops a reply wherever it runs (the caller checked ownership); a finished one stays as it is. */
@@ -103,9 +139,13 @@ export class ReplyRunner {
     for await (const messageId of requests) this.runs.get(messageId)?.stop();
   }
 
-  /** The done event of a reply running or retained anywhere (waits for it); null when unknown. */
-  async done(messageId: string): Promise<ReplyEvent | null> {
-    for await (const e of this.follow(messageId)) if (e.done) return e;
+  /**
+   * The done event of a reply running or retained anywhere (waits for it); null when unknown.
+   * A reply whose instance dies meanwhile is finished as `orphaned` (STOPPED when the caller
+   * was stopping it).
+   */
+  async done(messageId: string, orphaned: MessageStatus.FAILED | MessageStatus.STOPPED = MessageStatus.FAILED): Promise<ReplyEvent | null> {
+    for await (const e of this.follow(messageId, 0, orphaned)) if (e.done) return e;
     return null;
   }
 
@@ -117,8 +157,8 @@ export class ReplyRunner {
     return { content: deltas.map((e) => e.delta).join(''), reasoning: deltas.map((e) => e.reasoningDelta ?? '').join(''), ...(done ? { done } : {}) };
   }
 
-  follow(messageId: string, afterSeq = 0): AsyncGenerator<ReplyEvent> {
-    return follow(this.opts.state, messageId, afterSeq, this.opts.timings);
+  follow(messageId: string, afterSeq = 0, orphaned: MessageStatus.FAILED | MessageStatus.STOPPED = MessageStatus.FAILED): AsyncGenerator<ReplyEvent> {
+    return follow(this.opts.state, messageId, afterSeq, this.opts.timings, () => this.finishInterrupted(messageId, orphaned));
   }
 
   /**

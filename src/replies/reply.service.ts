@@ -58,7 +58,7 @@ export class ReplyService {
 
     if (send.key) {
       const earlier = await this.em.findOne(Message, { userId: user.id, clientMessageId: send.key });
-      if (earlier) return this.answerRetry(earlier, send.wait);
+      if (earlier) return this.answerRetry(user, earlier, send);
     }
     const replyId = newId();
     await this.admit(user, send, replyId);
@@ -70,7 +70,7 @@ export class ReplyService {
       // The same clientMessageId racing on another request: answer with what that one made.
       if (send.key && err instanceof UniqueConstraintViolationException) {
         const earlier = await this.em.fork().findOne(Message, { userId: user.id, clientMessageId: send.key });
-        if (earlier) return this.answerRetry(earlier, send.wait);
+        if (earlier) return this.answerRetry(user, earlier, send);
       }
       throw err;
     }
@@ -84,11 +84,20 @@ export class ReplyService {
     const running = await this.state.meta(messageId);
     if (running) {
       if (running.ownerId !== viewer.userId) throw new NotFoundError('Message');
-      this.deps.runner.stop(messageId);
-      const done = await this.deps.runner.done(messageId);
-      if (done?.message) return done.message;
+      if (await this.deps.runner.isRunning(messageId)) {
+        this.deps.runner.stop(messageId);
+        const done = await this.deps.runner.done(messageId, MessageStatus.STOPPED);
+        if (done?.message) return done.message;
+      }
     }
-    return this.storedReply(viewer, messageId);
+    const stored = await this.storedReply(viewer, messageId);
+    return (await this.finishIfInterrupted(stored, MessageStatus.STOPPED)) ?? stored;
+  }
+
+  /** A stored reply left STREAMING with nothing generating it, finished now; null for any other. */
+  private async finishIfInterrupted(stored: Message, status: MessageStatus.FAILED | MessageStatus.STOPPED): Promise<Message | null> {
+    if (stored.status !== MessageStatus.STREAMING || (await this.deps.runner.isRunning(stored.id))) return null;
+    return (await this.deps.runner.finishInterrupted(stored.id, status)) ?? (await this.em.fork().findOne(Message, stored.id));
   }
 
   /**
@@ -102,7 +111,8 @@ export class ReplyService {
       if (running.ownerId !== viewer.userId) throw new NotFoundError('Message');
       return this.deps.runner.follow(messageId, afterSeq);
     }
-    const stored = await this.storedReply(viewer, messageId);
+    const found = await this.storedReply(viewer, messageId);
+    const stored = (await this.finishIfInterrupted(found, MessageStatus.FAILED)) ?? found;
     const done: ReplyEvent = { messageId, sessionId: stored.chat.id, seq: 0, delta: '', reasoningDelta: '', done: true, message: stored };
     return (async function* () {
       yield done;
@@ -157,11 +167,28 @@ export class ReplyService {
   }
 
   /** The answer to a retry of a stored send: its reply, running or finished. */
-  private async answerRetry(userMessage: Message, wait: boolean): Promise<SendResult> {
+  private async answerRetry(user: User, userMessage: Message, send: CheckedSend): Promise<SendResult> {
     const reply = await this.em.findOneOrFail(Message, { chat: userMessage.chat.id, position: userMessage.position + 1 });
     const model = (reply.model && this.deps.catalog.find(reply.model)) || this.deps.catalog.default;
-    if (reply.status === MessageStatus.STREAMING && (await this.state.meta(reply.id))) return this.answer({ messageId: reply.id, sessionId: reply.chat.id, stored: reply }, model, wait);
+    const running = { messageId: reply.id, sessionId: reply.chat.id, stored: reply };
+    if (reply.status === MessageStatus.STREAMING && (await this.deps.runner.isRunning(reply.id))) return this.answer(running, model, send.wait);
+    // A reply that failed, or was cut off by a crash, is generated again in its own row.
+    if (reply.status === MessageStatus.STREAMING || reply.status === MessageStatus.FAILED) return this.regenerate(user, reply, { ...send, model });
     return payload(reply.chat.id, reply, model);
+  }
+
+  /** Generates a failed or interrupted reply again, as a new send would (admission included). */
+  private async regenerate(user: User, reply: Message, send: CheckedSend): Promise<SendResult> {
+    await this.admit(user, send, reply.id);
+    const reopened = await this.deps.recorder.reopen(reply);
+    const current = { messageId: reply.id, sessionId: reply.chat.id };
+    if (!reopened) {
+      // Another retry of the same request got there first: follow that one.
+      await this.state.release(user.id, reply.id);
+      return this.answer(current, send.model, send.wait);
+    }
+    this.deps.runner.start({ ...current, ownerId: user.id, model: send.model, turns: fitToContext(reopened.turns, send.model.contextWindow), persist: true, createdAt: reopened.createdAt });
+    return this.answer(current, send.model, send.wait);
   }
 
   /** The answer to a retry of an unstored send, whose reply may run on another instance. */

@@ -67,6 +67,8 @@ export class TokenUsage {
 @Unique({ properties: ['chat', 'position'] })
 @Unique({ properties: ['userId', 'clientMessageId'] })
 @Index({ properties: ['userId'] })
+// The sweep looks for STREAMING replies nobody is generating any more.
+@Index({ properties: ['status', 'createdAt'] })
 @ObjectType()
 export class Message {
   [OptionalProps]?: 'status' | 'createdAt' | 'usageEstimated';

@@ -59,6 +59,11 @@ export class MemoryReplyState implements ReplyState {
     return this.records.knowsSession(ownerId, sessionId);
   }
 
+  /** One instance: a reply runs here or nowhere. */
+  async isRunning(messageId: string): Promise<boolean> {
+    return this.records.isRunning(messageId);
+  }
+
   async idempotentReply(ownerId: string, key: string): Promise<string | null> {
     return this.idempotency.get(`${ownerId}:${key}`) ?? null;
   }

@@ -23,6 +23,11 @@ export interface RedisReplyStateOptions {
   localRetainMs: number;
   /** A slot older than this belongs to an instance that died (longer than any reply can run). */
   slotMaxAgeMs: number;
+  /** This instance, as other instances see it: a key it refreshes while it lives. */
+  instanceId: string;
+  /** How often the instance key is refreshed, and how long it outlives the last refresh. */
+  heartbeatMs: number;
+  heartbeatTtlMs: number;
 }
 
 /**
@@ -37,16 +42,24 @@ export class RedisReplyState implements ReplyState {
   readonly topics: ReplyPubSub;
   private readonly redis: Redis;
   private readonly local: LocalRecords;
+  private readonly heartbeat: NodeJS.Timeout;
 
   constructor(private readonly opts: RedisReplyStateOptions) {
     this.redis = opts.redis;
     this.topics = opts.topics;
     this.local = new LocalRecords(opts.localRetainMs);
+    // While this key lives, other instances leave this instance's replies alone; once it
+    // lapses (a crash, kill -9) their sweep finishes them.
+    const beat = () => void this.redis.set(this.instanceKey(opts.instanceId), '1', 'PX', opts.heartbeatTtlMs).catch(this.failed('the instance heartbeat'));
+    beat();
+    this.heartbeat = setInterval(beat, opts.heartbeatMs);
+    this.heartbeat.unref();
   }
 
   private key = (kind: string, id: string) => `${this.opts.prefix}reply:${id}:${kind}`;
   private idemKey = (ownerId: string, key: string) => `${this.opts.prefix}idem:${ownerId}:${key}`;
   private runningKey = (ownerId: string) => `${this.opts.prefix}running:${ownerId}`;
+  private instanceKey = (instanceId: string) => `${this.opts.prefix}instance:${instanceId}`;
   private failed = (what: string) => (err: Error) => this.opts.logger.warn({ component: 'redis', err: { message: err.message } }, `${what} in Redis failed`);
 
   async reserve(ownerId: string, messageId: string, max: number): Promise<boolean> {
@@ -67,7 +80,9 @@ export class RedisReplyState implements ReplyState {
     const ttl = this.opts.retainMs * 3;
     this.redis
       .multi()
-      .set(this.key('meta', meta.messageId), JSON.stringify(meta), 'PX', ttl)
+      // A reply generated again (a retry after it failed or was cut off) starts a fresh record.
+      .del(this.key('events', meta.messageId))
+      .set(this.key('meta', meta.messageId), JSON.stringify({ ...meta, instanceId: this.opts.instanceId }), 'PX', ttl)
       .zadd(this.runningKey(meta.ownerId), Date.now(), meta.messageId)
       .pexpire(this.runningKey(meta.ownerId), ttl)
       .exec()
@@ -112,6 +127,17 @@ export class RedisReplyState implements ReplyState {
     return this.local.knowsSession(ownerId, sessionId);
   }
 
+  async isRunning(messageId: string): Promise<boolean> {
+    if (this.local.get(messageId)) return this.local.isRunning(messageId);
+    const meta = await this.meta(messageId);
+    if (!meta?.instanceId || meta.instanceId === this.opts.instanceId) return false;
+    const [alive, events] = await Promise.all([
+      this.redis.exists(this.instanceKey(meta.instanceId)).catch(sharedStateUnavailable),
+      this.events(messageId),
+    ]);
+    return alive === 1 && !events.some((e) => e.done);
+  }
+
   idempotentReply(ownerId: string, key: string): Promise<string | null> {
     return this.redis.get(this.idemKey(ownerId, key)).catch(sharedStateUnavailable);
   }
@@ -123,6 +149,7 @@ export class RedisReplyState implements ReplyState {
   }
 
   close(): void {
+    clearInterval(this.heartbeat);
     this.local.close();
   }
 }

@@ -43,6 +43,11 @@ export interface ReplyState {
   isLocal(messageId: string): boolean;
   /** Whether a user has a reply (running or retained) in a session that may not be stored. */
   knowsSession(ownerId: string, sessionId: string): boolean;
+  /**
+   * Whether a reply is generating on a live instance: true; finished, unknown, or its
+   * instance is gone (killed, crashed): false. Orphans are finished by the sweep.
+   */
+  isRunning(messageId: string): Promise<boolean>;
 
   /** The message id an unstored reply's client key is held by, if any. */
   idempotentReply(ownerId: string, key: string): Promise<string | null>;
@@ -93,6 +98,12 @@ export class LocalRecords {
 
   get(messageId: string): ReplyMeta | undefined {
     return this.records.get(messageId)?.meta;
+  }
+
+  /** Started here and not done yet. */
+  isRunning(messageId: string): boolean {
+    const record = this.records.get(messageId);
+    return record !== undefined && !record.done;
   }
 
   /** Events in seq order with the done event last; undefined when the reply is not here. */
