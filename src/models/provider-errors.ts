@@ -29,6 +29,16 @@ export class ProviderError extends UpstreamError {
   }
 }
 
+/** A base URL as logs and errors show it: no credentials in the authority, no query string. */
+export function upstreamOf(baseUrl: string): string {
+  try {
+    const u = new URL(baseUrl);
+    return `${u.protocol}//${u.host}${u.pathname.replace(/\/$/, '')}`;
+  } catch {
+    return 'invalid URL';
+  }
+}
+
 /** Longest provider message quoted to a client. */
 const QUOTE_LIMIT = 200;
 

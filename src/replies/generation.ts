@@ -2,7 +2,7 @@ import { AppError } from '../core/errors';
 import { FinishReason, MessageStatus } from '../db/entities/message.entity';
 import type { Upstream } from '../models/catalog-config';
 import type { CatalogModel } from '../models/model-catalog';
-import { isTransient, ProviderError } from '../models/provider-errors';
+import { isTransient, ProviderError, upstreamOf } from '../models/provider-errors';
 import type { OutputFilter } from './output-filter';
 import type { ChatProvider, ChatTurn, Usage } from './providers/provider';
 import { upstreamOrder } from './upstreams';
@@ -109,7 +109,7 @@ export async function generate(req: GenerationRequest): Promise<Generated> {
   };
   const end = (how: { status: Generated['status']; finishReason: FinishReason }, error?: AppError): Generated => {
     flush();
-    return { content, reasoning, usage, ...how, ...(error ? { error } : {}), ...(upstream ? { upstream: upstream.baseURL } : {}), attempts };
+    return { content, reasoning, usage, ...how, ...(error ? { error } : {}), ...(upstream ? { upstream: upstreamOf(upstream.baseURL) } : {}), attempts };
   };
   const failed = (error: AppError) => end({ status: MessageStatus.FAILED, finishReason: FinishReason.ERROR }, error);
 
@@ -122,6 +122,7 @@ export async function generate(req: GenerationRequest): Promise<Generated> {
       for (const candidate of order) {
         if (refused.has(candidate)) continue;
         upstream = candidate;
+        const where = candidate && upstreamOf(candidate.baseURL);
         attempts++;
         const attempt = new AbortController();
         const cancel = () => attempt.abort();
@@ -149,17 +150,17 @@ export async function generate(req: GenerationRequest): Promise<Generated> {
             }
             if (piece.usage) usage = piece.usage;
             if (piece.finish) finish = piece.finish;
-            if (finish === 'network_error') throw new ProviderError('The AI provider reported a failure mid-reply (network_error)', 'PROVIDER_STREAM_INTERRUPTED', { upstream: candidate?.baseURL });
+            if (finish === 'network_error') throw new ProviderError('The AI provider reported a failure mid-reply (network_error)', 'PROVIDER_STREAM_INTERRUPTED', { upstream: where });
           }
           return end((finish && FINISH[finish]) || { status: MessageStatus.COMPLETE, finishReason: FinishReason.STOP });
         } catch (err) {
           if (req.stop.aborted) return end(STOPPED);
-          if (tooLong) return failed(new ProviderError('The AI reply took too long', 'PROVIDER_TIMEOUT', { upstream: candidate?.baseURL }));
+          if (tooLong) return failed(new ProviderError('The AI reply took too long', 'PROVIDER_TIMEOUT', { upstream: where }));
           const error = silent
-            ? new ProviderError('The AI provider sent nothing in time', 'PROVIDER_TIMEOUT', { upstream: candidate?.baseURL })
+            ? new ProviderError('The AI provider sent nothing in time', 'PROVIDER_TIMEOUT', { upstream: where })
             : err instanceof AppError
               ? err
-              : new ProviderError('The AI reply failed', 'PROVIDER_UNAVAILABLE', { upstream: candidate?.baseURL });
+              : new ProviderError('The AI reply failed', 'PROVIDER_UNAVAILABLE', { upstream: where });
           // Once text reached the user, another try would give them a reply with a seam.
           if (delivered || !(error instanceof ProviderError)) return failed(error);
           if (!isTransient(error.details?.reason)) refused.add(candidate);

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import OpenAI from 'openai';
-import { toProviderError } from '../models/provider-errors';
+import { toProviderError, upstreamOf } from '../models/provider-errors';
 import { languageCode } from './languages';
 import type { AudioFile, Transcriber, TranscriberResult } from './transcriber';
 
@@ -9,16 +9,6 @@ export interface SpeechProviderOptions {
   baseUrl: string;
   apiKey?: string;
   timeoutMs: number;
-}
-
-/** The base URL as logs and errors show it: no credentials in the authority, no query string. */
-export function upstreamOf(baseUrl: string): string {
-  try {
-    const u = new URL(baseUrl);
-    return `${u.protocol}//${u.host}${u.pathname.replace(/\/$/, '')}`;
-  } catch {
-    return 'invalid URL';
-  }
 }
 
 /**

@@ -2,7 +2,7 @@ import { createParser } from 'eventsource-parser';
 import OpenAI from 'openai';
 import type { Upstream } from '../../models/catalog-config';
 import type { CatalogModel } from '../../models/model-catalog';
-import { ProviderError, streamedProviderError, toProviderError } from '../../models/provider-errors';
+import { ProviderError, streamedProviderError, toProviderError, upstreamOf } from '../../models/provider-errors';
 import type { ChatProvider, ChatTurn, ProviderCall, StreamPiece } from './provider';
 import { readChunk } from './chunks';
 
@@ -30,7 +30,7 @@ export class OpenAICompatibleProvider implements ChatProvider {
 
   async *stream({ model, upstream, turns, signal }: ProviderCall): AsyncIterable<StreamPiece> {
     if (!upstream) throw new ProviderError(`Model ${model.id} has no provider configured`, 'PROVIDER_REJECTED');
-    const where = upstream.baseURL;
+    const where = upstreamOf(upstream.baseURL);
     let response: Response;
     try {
       response = await this.client(upstream)
