@@ -19,7 +19,11 @@ async function main(): Promise<void> {
   const db = config.database.kind === 'sqlite' ? `SQLite at ${config.database.path}` : `MySQL database ${config.database.dbName}`;
   log.info({ url, database: db, graphiql: config.production ? 'off' : `${url}/graphql` }, `listening on ${url}`);
 
+  let stopping = false;
   const stop = (signal: string) => {
+    // A second Ctrl-C or SIGTERM means "now".
+    if (stopping) process.exit(1);
+    stopping = true;
     app.shutdown(signal).then(
       (code) => process.exit(code),
       (err) => {
@@ -28,8 +32,14 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  // Under `npm start`, npm passes SIGTERM to the shell running the script, which dies without
+  // passing it on: this process would live on, orphaned. So its parent going away counts as SIGTERM.
+  if (process.env.npm_lifecycle_event) {
+    const parent = process.ppid;
+    setInterval(() => process.ppid !== parent && !stopping && stop('parent process exited'), 500).unref();
+  }
 }
 
 main().catch((err) => {
