@@ -258,6 +258,19 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * A JDBC URL names its user and password in the query (`?user=app&password=secret`) next to
+ * options only Java's driver reads (`useUnicode`, `serverTimezone`...): the credentials move
+ * into the URL, the rest is dropped.
+ */
+function fromJdbcQuery(url: URL): void {
+  const user = url.searchParams.get('user');
+  const password = url.searchParams.get('password');
+  if (user !== null && !url.username) url.username = encodeURIComponent(user);
+  if (password !== null && !url.password) url.password = encodeURIComponent(password);
+  url.search = '';
+}
+
 function parseDatabaseUrl(raw: string, problems: string[]): DatabaseConfig {
   if (raw.startsWith('sqlite:')) {
     const path = raw.slice('sqlite:'.length).replace(/^\/\/(?=\/|\.)/, '');
@@ -265,10 +278,12 @@ function parseDatabaseUrl(raw: string, problems: string[]): DatabaseConfig {
     return { kind: 'sqlite', path: path === ':memory:' ? path : resolve(path) };
   }
   // JDBC-style URLs are common in Java shops' deployment templates.
+  const jdbc = raw.startsWith('jdbc:');
   const url = raw.replace(/^jdbc:/, '');
   if (/^(mysql|mariadb):\/\//.test(url)) {
     try {
       const parsed = new URL(url.replace(/^mariadb:/, 'mysql:'));
+      if (jdbc) fromJdbcQuery(parsed);
       const dbName = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
       if (!dbName) problems.push('DATABASE_URL: the MySQL URL must name a database, e.g. mysql://user:pass@host:3306/app');
       parsed.pathname = '/';

@@ -101,6 +101,12 @@ describe('parseConfig', () => {
   it('accepts MySQL URLs, JDBC-style too', () => {
     expect(parseConfig({ DATABASE_URL: 'mysql://u:p%40ss@db:3306/app' }, dataDir()).database).toEqual({ kind: 'mysql', url: 'mysql://u:p%40ss@db:3306', dbName: 'app' });
     expect(parseConfig({ DATABASE_URL: 'jdbc:mysql://db:3307/chat' }, dataDir()).database).toEqual({ kind: 'mysql', url: 'mysql://db:3307', dbName: 'chat' });
+    // The seed's JDBC URLs name the user in the query, next to options only Java reads.
+    expect(parseConfig({ DATABASE_URL: 'jdbc:mysql://db:3306/chat?user=app&password=s%40cret&useUnicode=true&serverTimezone=Asia/Shanghai' }, dataDir()).database).toEqual({
+      kind: 'mysql',
+      url: 'mysql://app:s%40cret@db:3306',
+      dbName: 'chat',
+    });
   });
 
   it('reads a PEM setting from text or from a file path, and reports partial payment setups', () => {
