@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import type { AppConfig } from './config';
 import { isDatabaseReachable, openOrm } from './db/orm';
-import { stdoutSink } from './core/stdout';
 import { createDeps, type AppDeps } from './deps';
 import { buildAppSchema } from './graphql/build-schema';
 import { buildServer, loggerOptions } from './http/server';
@@ -33,9 +32,18 @@ export interface AppOptions {
 
 /** The composition root: the whole app from a config; `overrides` lets tests substitute parts. */
 export async function createApp(config: AppConfig, overrides: Partial<AppDeps> = {}, options: AppOptions = {}): Promise<App> {
-  const logger = overrides.logger ?? pino(loggerOptions(config), stdoutSink());
-  const orm = overrides.orm ?? (await openOrm(config.database, { migrate: config.migrateOnStart, onQuery: options.onQuery, log: (message) => logger.info({ component: 'orm' }, message) }));
-  const shared = config.redisUrl ? await connectSharedState({ url: config.redisUrl, prefix: config.redisPrefix, orm, logger }) : undefined;
+  const logger = overrides.logger ?? pino(loggerOptions(config));
+  const deadlines = config.timings.dependencies;
+  const orm =
+    overrides.orm ??
+    (await openOrm(config.database, {
+      migrate: config.migrateOnStart,
+      onQuery: options.onQuery,
+      log: (message) => logger.info({ component: 'orm' }, message),
+      deadlines,
+      warn: (message) => logger.warn({ component: 'orm' }, message),
+    }));
+  const shared = config.redisUrl ? await connectSharedState({ url: config.redisUrl, prefix: config.redisPrefix, orm, logger, commandTimeoutMs: deadlines.redisCommandTimeoutMs }) : undefined;
   const background = new AbortController();
   const deps = createDeps(config, { orm, logger, shared, background: background.signal }, overrides);
 
@@ -68,6 +76,7 @@ export async function createApp(config: AppConfig, overrides: Partial<AppDeps> =
       await orm.close(true);
       background.abort();
       deps.replies.state.close();
+      deps.moderation.close();
       shared?.close();
       logger.info('stopped');
       return 0;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { buildCatalog, type ModelConfig } from './models/catalog-config';
@@ -133,6 +133,17 @@ const envSchema = z.object({
   MAX_UPLOAD_MB: int(25, 1, 1024),
   BODY_LIMIT_KB: int(1024, 16, 102_400),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 0, 600_000),
+  // Content security (src/moderation): each engine is optional; docs/operations.md says how to set them up.
+  MODERATION_KEYWORDS_FILE: optionalString,
+  MODERATION_WECHAT: z.preprocess(emptyToUndefined, z.enum(['on', 'off'], { message: 'must be on or off' }).optional()),
+  MODERATION_WEBHOOK_URL: optionalHttpUrl(),
+  MODERATION_WEBHOOK_SECRET: optionalString,
+  MODERATION_WEBHOOK_TIMEOUT_MS: int(3000, 100, 60_000),
+  MODERATION_ON_ERROR: z.preprocess(emptyToUndefined, z.enum(['allow', 'block'], { message: 'must be allow or block' }).default('allow')),
+  // 0 = hits are recorded but nobody is suspended.
+  MODERATION_STRIKES: int(5, 0, 10_000),
+  MODERATION_STRIKE_WINDOW_HOURS: int(24, 1, 24 * 366),
+  MODERATION_SUSPEND_HOURS: int(24, 1, 24 * 366),
   CORS_ORIGINS: z.preprocess(
     emptyToUndefined,
     z
@@ -207,6 +218,12 @@ export const TIMINGS = {
     /** How long a chat list cursor stays valid (and chat activity is kept for it). */
     listCursorTtlMs: 24 * 60 * 60_000,
   },
+  moderation: {
+    /** The keyword file is also checked for changes this often, for file systems where fs.watch misses them. */
+    keywordsCheckIntervalMs: 5_000,
+    /** A WeChat access token is refreshed this long before WeChat says it expires. */
+    wechatTokenMarginMs: 5 * 60_000,
+  },
   accounts: {
     /** An API key's lastUsedAt is written at most this often (not on every request). */
     apiKeyLastUsedResolutionMs: 60_000,
@@ -214,6 +231,44 @@ export const TIMINGS = {
   sockets: {
     /** How long a legacy socket may take to send its auth frame. */
     legacyAuthTimeoutMs: 10_000,
+  },
+  graphql: {
+    /**
+     * A size, not a time: a GraphQL (or REST) response, or a graphql-ws message, over this many
+     * bytes is replaced by a BAD_REQUEST error instead of being sent. 100 chats with their last
+     * 50 messages of a few KB each fit; a request built to copy stored text many times does not.
+     */
+    maxResponseBytes: 16 * 1024 * 1024,
+  },
+  dependencies: {
+    /**
+     * A Redis command unanswered this long fails, and the connection is rebuilt so that the
+     * next ones fail at once while Redis hangs. Redis answers in microseconds; this is slack.
+     */
+    redisCommandTimeoutMs: 2_000,
+    /**
+     * MySQL/MariaDB: the longest a statement may run, lock waits included (the server stops it).
+     * Far above anything the app runs, far below a client's patience, and it frees the connection.
+     */
+    databaseStatementTimeoutMs: 5_000,
+    /** The longest a request waits for a free database connection. */
+    databaseAcquireTimeoutMs: 5_000,
+    /** SQLite: how long to wait for another process's write lock; the wait blocks the event loop. */
+    sqliteBusyTimeoutMs: 1_000,
+    /** /readyz answers within this; a dependency that has not answered by then counts as failing. */
+    readinessTimeoutMs: 2_000,
+  },
+  requests: {
+    /**
+     * A request, body included, must arrive within this, or it gets 408 and its connection is
+     * closed (a body trickled byte by byte). Room for a 25 MB upload at about 200 KB/s.
+     * Not for WebSockets or responses: it stops counting once the request has arrived.
+     */
+    requestTimeoutMs: 120_000,
+    /** Its headers within this (or within requestTimeoutMs, when that is shorter). */
+    headersTimeoutMs: 60_000,
+    /** How often both are checked (Node's connectionsCheckingInterval): a cut comes up to this late. */
+    timeoutCheckIntervalMs: 1_000,
   },
 } as const;
 
@@ -241,6 +296,8 @@ export interface AppConfig {
   ai: { openaiApiKey?: string; openaiBaseUrl: string; models: ModelConfig[]; timeoutMs: number; maxConcurrentStreams: number };
   stt: { configured: boolean; model: string; baseUrl: string; apiKey?: string; maxUploadBytes: number };
   wechat: { login?: { appId: string; appSecret: string }; apiBase: string; timeoutMs: number };
+  /** Content security: which engines check text, and what happens to repeat offenders. */
+  moderation: ModerationConfig;
   wechatPay?: { mchId: string; appId: string; serialNo: string; privateKey: string; publicKey: string; publicKeyId: string; apiV3Key: string; notifyUrl: string; baseUrl: string };
   alipay?: { appId: string; privateKey: string; publicKey: string; notifyUrl: string; returnUrl?: string; gateway: string };
   limits: { perMinute: number; aiPerMinute: number; loginPerMinute: number; bodyLimitBytes: number };
@@ -249,6 +306,19 @@ export interface AppConfig {
   corsOrigins: string[];
   shutdownTimeoutMs: number;
   timings: Timings;
+}
+
+export interface ModerationConfig {
+  keywordsFile?: string;
+  /** msgSecCheck for users with a mini-program openid (needs WECHAT_APP_ID/SECRET). */
+  wechat: boolean;
+  webhook?: { url: string; secret: string; timeoutMs: number };
+  /** A checker that is down or times out: let the text through (logged at error) or refuse it. */
+  onError: 'allow' | 'block';
+  /** Hits within the window that suspend a user (0: never), and for how long. */
+  strikes: number;
+  strikeWindowMs: number;
+  suspendMs: number;
 }
 
 export class ConfigError extends Error {
@@ -331,6 +401,8 @@ function build(env: Env, problems: string[], dataDir: string, rawEnv: Record<str
   if (!!env.WECHAT_APP_ID !== !!env.WECHAT_APP_SECRET) problems.push('WECHAT_APP_ID and WECHAT_APP_SECRET: set both or neither');
   if (production && !wechatLogin) problems.push('WECHAT_APP_ID / WECHAT_APP_SECRET: required in production (local login is for development only)');
 
+  const moderation = moderationConfig(env, wechatLogin !== undefined, problems);
+
   const wechatPayKeys = [
     'WECHATPAY_MCHID', 'WECHATPAY_APP_ID', 'WECHATPAY_SERIAL_NO', 'WECHATPAY_PRIVATE_KEY',
     'WECHATPAY_PUBLIC_KEY', 'WECHATPAY_PUBLIC_KEY_ID', 'WECHATPAY_APIV3_KEY', 'WECHATPAY_NOTIFY_URL',
@@ -377,6 +449,7 @@ function build(env: Env, problems: string[], dataDir: string, rawEnv: Record<str
       maxUploadBytes: env.MAX_UPLOAD_MB * 1024 * 1024,
     },
     wechat: { login: wechatLogin, apiBase: env.WECHAT_API_BASE, timeoutMs: env.WECHAT_TIMEOUT_MS },
+    moderation,
     wechatPay:
       wechatPaySet.length === wechatPayKeys.length
         ? {
@@ -412,6 +485,33 @@ function build(env: Env, problems: string[], dataDir: string, rawEnv: Record<str
     corsOrigins: env.CORS_ORIGINS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     timings: structuredClone(TIMINGS) as Timings,
+  };
+}
+
+function moderationConfig(env: Env, wechatLogin: boolean, problems: string[]): ModerationConfig {
+  const file = env.MODERATION_KEYWORDS_FILE;
+  if (file) {
+    try {
+      accessSync(file, fsConstants.R_OK);
+    } catch {
+      problems.push(`MODERATION_KEYWORDS_FILE: cannot read ${file}`);
+    }
+  }
+  // On by default wherever the server is a mini-program's backend.
+  const wechat = (env.MODERATION_WECHAT ?? (env.WECHAT_APP_ID ? 'on' : 'off')) === 'on';
+  // Only when asked for explicitly: a half-set WeChat login is reported on its own.
+  if (env.MODERATION_WECHAT === 'on' && !wechatLogin) problems.push('MODERATION_WECHAT: on needs WECHAT_APP_ID and WECHAT_APP_SECRET');
+  const { MODERATION_WEBHOOK_URL: url, MODERATION_WEBHOOK_SECRET: secret } = env;
+  if (!!url !== !!secret) problems.push('MODERATION_WEBHOOK_URL and MODERATION_WEBHOOK_SECRET: set both or neither (every call is signed)');
+  const hour = 3_600_000;
+  return {
+    keywordsFile: file ? resolve(file) : undefined,
+    wechat: wechat && wechatLogin,
+    webhook: url && secret ? { url, secret, timeoutMs: env.MODERATION_WEBHOOK_TIMEOUT_MS } : undefined,
+    onError: env.MODERATION_ON_ERROR,
+    strikes: env.MODERATION_STRIKES,
+    strikeWindowMs: env.MODERATION_STRIKE_WINDOW_HOURS * hour,
+    suspendMs: env.MODERATION_SUSPEND_HOURS * hour,
   };
 }
 

@@ -11,6 +11,7 @@ import { createTopics } from './events';
 import { RateLimits } from './limits/rate-limits';
 import { MemoryThrottle, RedisThrottle } from './limits/throttle';
 import { ModelCatalog } from './models/model-catalog';
+import { createModeration, type ModerationService } from './moderation';
 import { createPayments, paymentProviders, type Payments } from './payments';
 import { Billing } from './payments/billing';
 import type { SharedState } from './redis/shared-state';
@@ -37,6 +38,8 @@ export interface AppDeps {
   replies: ReplyRunner;
   recorder: ReplyRecorder;
   speech: SpeechService;
+  /** Content security: input checks, the output filter, suspensions. */
+  moderation: ModerationService;
   rateLimits: RateLimits;
   payments: Payments;
   /** Set when REDIS_URL is: state shared by every instance. */
@@ -87,12 +90,14 @@ export function createDeps(config: AppConfig, base: { orm: Orm; logger: Logger; 
       })
     : new MemoryReplyState(createTopics<ReplyTopics>(), t.replies.retainMs);
   const recorder = overrides.recorder ?? new ReplyRecorder(orm, new Billing(orm, logger), logger);
+  const moderation = overrides.moderation ?? createModeration(config, { orm, logger, redis });
   const replies =
     overrides.replies ??
     new ReplyRunner({
       state: replyState,
       recorder,
       providers: { builtin: new EchoProvider(), openai: new OpenAICompatibleProvider() },
+      filters: [moderation.outputFilters()],
       timings: {
         timeoutMs: config.ai.timeoutMs,
         firstTokenTimeoutMs: Math.min(config.ai.timeoutMs, t.replies.firstTokenTimeoutMs),
@@ -120,6 +125,7 @@ export function createDeps(config: AppConfig, base: { orm: Orm; logger: Logger; 
     payments,
     recorder,
     replies,
+    moderation,
     speech:
       overrides.speech ??
       new SpeechService({
@@ -132,6 +138,7 @@ export function createDeps(config: AppConfig, base: { orm: Orm; logger: Logger; 
             : new EchoTranscriber(),
         maxUploadBytes: config.stt.maxUploadBytes,
         logger,
+        moderation,
       }),
   };
 }

@@ -36,6 +36,8 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   // Under `npm start`, npm passes SIGTERM to the shell running the script, which dies without
   // passing it on: this process would live on, orphaned. So its parent going away counts as SIGTERM.
+  // Not a setting but how the process was launched: npm sets this for the scripts it runs.
+  // eslint-disable-next-line no-restricted-properties
   if (process.env.npm_lifecycle_event) {
     const parent = process.ppid;
     setInterval(() => process.ppid !== parent && !stopping && stop('parent process exited'), 500).unref();

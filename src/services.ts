@@ -29,7 +29,7 @@ export class Services {
   }
 
   get auth(): AuthService {
-    return this.once('auth', () => new AuthService(this.em, this.deps.wechatLogin, this.deps.tokens, this.deps.authenticator.sessions, this.deps.authenticator.revocations));
+    return this.once('auth', () => new AuthService(this.em, this.deps.wechatLogin, this.deps.tokens, this.deps.authenticator.sessions, this.deps.authenticator.revocations, this.deps.moderation));
   }
 
   get users(): UserService {
@@ -41,7 +41,7 @@ export class Services {
   }
 
   get chats(): ChatService {
-    return this.once('chats', () => new ChatService(this.em, this.deps.config.timings.chats.listCursorTtlMs));
+    return this.once('chats', () => new ChatService(this.em, this.deps.config.timings.chats.listCursorTtlMs, this.deps.moderation));
   }
 
   get payments(): PaymentService {
@@ -63,6 +63,7 @@ export class Services {
         recorder: this.deps.recorder,
         catalog: this.deps.catalog,
         rateLimits: this.deps.rateLimits,
+        moderation: this.deps.moderation,
         maxConcurrentStreams: this.deps.config.ai.maxConcurrentStreams,
       }),
     );

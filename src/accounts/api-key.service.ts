@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
-import type { Viewer } from '../core/viewer';
+import { requireLoginToken, type Viewer } from '../core/viewer';
 import { isId } from '../core/ids';
 import { ApiKey } from '../db/entities/api-key.entity';
 import { User } from '../db/entities/user.entity';
@@ -9,7 +9,10 @@ import { credentialKey, type LiveSessions } from './live-sessions';
 
 export const MAX_LIVE_API_KEYS = 20;
 
-/** The viewer's API keys. */
+/**
+ * The viewer's API keys. Every method answers FORBIDDEN (LOGIN_TOKEN_REQUIRED) to a request
+ * made with an API key, so a key cannot mint keys that outlive it.
+ */
 export class ApiKeyService {
   constructor(
     private readonly em: EntityManager,
@@ -21,6 +24,7 @@ export class ApiKeyService {
    * BAD_REQUEST for a name that is blank or over 64 characters, or past 20 live keys.
    */
   async create(viewer: Viewer, rawName: string): Promise<{ apiKey: ApiKey; secret: string }> {
+    requireLoginToken(viewer);
     const name = rawName.trim();
     if (name.length < 1 || name.length > 64) {
       throw new BadRequestError('name must be 1 to 64 characters', { field: 'name', reason: 'LENGTH' });
@@ -40,12 +44,14 @@ export class ApiKeyService {
   }
 
   /** Live keys, newest first. */
-  list(viewer: Viewer): Promise<ApiKey[]> {
+  async list(viewer: Viewer): Promise<ApiKey[]> {
+    requireLoginToken(viewer);
     return this.em.find(ApiKey, { user: viewer.userId, revokedAt: null }, { orderBy: { createdAt: 'desc', id: 'desc' } });
   }
 
   /** Revokes at once, closing sockets that used it. NOT_FOUND for someone else's or an unknown id. */
   async revoke(viewer: Viewer, id: string): Promise<true> {
+    requireLoginToken(viewer);
     if (!isId(id)) throw new NotFoundError('API key');
     const key = await this.em.findOne(ApiKey, { id, user: viewer.userId });
     if (!key) throw new NotFoundError('API key');

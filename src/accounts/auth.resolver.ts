@@ -12,7 +12,7 @@ export class AuthResolver {
   }
 
   @Authorized()
-  @Mutation(() => Boolean, { description: 'Revokes the token this request was made with. REST: POST /v1/auth/logout' })
+  @Mutation(() => Boolean, { description: 'Revokes the login token this request was made with (an API key is refused). REST: POST /v1/auth/logout' })
   logout(@Ctx() ctx: AppContext): Promise<boolean> {
     return ctx.services.auth.logout(ctx.viewer!);
   }

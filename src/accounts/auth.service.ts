@@ -1,12 +1,12 @@
 import { type EntityManager, UniqueConstraintViolationException } from '@mikro-orm/core';
-import type { Viewer } from '../core/viewer';
+import { requireLoginToken, type Viewer } from '../core/viewer';
 import { RevokedToken } from '../db/entities/revoked-token.entity';
 import { User } from '../db/entities/user.entity';
-import { BadRequestError } from '../core/errors';
 import { credentialKey, type LiveSessions } from './live-sessions';
 import type { RevocationCache } from './revocations';
 import type { TokenService } from './token.service';
 import type { WechatIdentity, WechatLogin } from './wechat-login.client';
+import type { ModerationService } from '../moderation/moderation.service';
 
 export const DEFAULT_NICKNAME = '微信用户';
 
@@ -23,6 +23,7 @@ export class AuthService {
     private readonly tokens: TokenService,
     private readonly sessions: LiveSessions,
     private readonly revocations?: RevocationCache,
+    private readonly moderation?: ModerationService,
   ) {}
 
   /**
@@ -31,26 +32,29 @@ export class AuthService {
    */
   async login(input: LoginInput): Promise<{ token: string; expiresAt: Date; userInfo: User }> {
     const identity = await this.wechat.exchange(input.code);
-    const user = await this.findOrCreateUser(identity, input.userInfo ?? {});
+    const profile = { ...input.userInfo };
+    // Content security before anything is stored: FORBIDDEN / CONTENT_BLOCKED for a refused nickname.
+    if (profile.nickName && this.moderation) [profile.nickName] = await this.moderation.checkNickname(identity, profile.nickName);
+    const user = await this.findOrCreateUser(identity, profile);
     const issued = await this.tokens.issue(user.id);
     return { token: issued.token, expiresAt: issued.expiresAt, userInfo: user };
   }
 
   /**
    * Revokes the token of this request (only that one) and closes sockets that used it.
-   * BAD_REQUEST when the request was made with an API key (revoke those with revokeApiKey).
+   * FORBIDDEN (LOGIN_TOKEN_REQUIRED) when the request was made with an API key.
    */
   async logout(viewer: Viewer): Promise<true> {
+    requireLoginToken(viewer);
     const { credential } = viewer;
-    if (credential.kind !== 'jwt') {
-      throw new BadRequestError('logout ends a login token; revoke API keys with revokeApiKey', { reason: 'NOT_A_LOGIN_TOKEN' });
-    }
     try {
       await this.em.insert(RevokedToken, { jti: credential.jti, userId: viewer.userId, expiresAt: credential.expiresAt });
     } catch (err) {
       // Two logouts racing with the same token: the token is revoked either way.
       if (!(err instanceof UniqueConstraintViolationException)) throw err;
     }
+    // The database row is the revocation; Redis is a cache that catches up by itself when
+    // this write fails (see RedisRevocations), so its failure does not fail the logout.
     await this.revocations?.add(credential.jti, credential.expiresAt);
     this.sessions.revoke(credentialKey(credential), 'Token revoked');
     return true;

@@ -2,6 +2,7 @@ import type { MikroORM } from '@mikro-orm/core';
 import type { Viewer } from '../core/viewer';
 import { ApiKey } from '../db/entities/api-key.entity';
 import { RevokedToken } from '../db/entities/revoked-token.entity';
+import { User } from '../db/entities/user.entity';
 import { AppError, UnauthenticatedError } from '../core/errors';
 import { API_KEY_PREFIX, hashApiKeySecret } from './api-key-secret';
 import { LiveSessions } from './live-sessions';
@@ -38,9 +39,11 @@ export class Authenticator {
 
   async identify(credentials: Credentials): Promise<Identification> {
     try {
-      if (credentials.authorization !== undefined) return { viewer: await this.fromBearer(credentials.authorization) };
-      if (credentials.apiKey !== undefined) return { viewer: await this.fromApiKey(credentials.apiKey) };
-      return { viewer: null };
+      // Every credential sent is checked: a bad API key next to a good token is refused, not ignored.
+      const bearer = credentials.authorization !== undefined ? await this.fromBearer(credentials.authorization) : undefined;
+      const key = credentials.apiKey !== undefined ? await this.fromApiKey(credentials.apiKey) : undefined;
+      if (bearer && key && bearer.userId !== key.userId) throw new UnauthenticatedError('The token and the API key belong to different accounts; send one of them');
+      return { viewer: bearer ?? key ?? null };
     } catch (err) {
       if (err instanceof AppError) return { viewer: null, authError: err };
       throw err;
@@ -54,6 +57,9 @@ export class Authenticator {
       if (viewer.credential.expiresAt.getTime() <= Date.now()) throw new UnauthenticatedError('Token expired');
       const cached = await this.revocations?.isRevoked(viewer.credential.jti);
       if (cached ?? (await em.count(RevokedToken, { jti: viewer.credential.jti })) > 0) throw new UnauthenticatedError('Token revoked');
+      // A token outlives its account when the user row is deleted; writing for it would fail
+      // on the foreign keys. (An API key is deleted with its user, so the check below covers it.)
+      if (!(await em.count(User, { id: viewer.userId }))) throw new UnauthenticatedError('Account not found');
     } else if (!(await em.count(ApiKey, { id: viewer.credential.keyId, revokedAt: null }))) {
       throw new UnauthenticatedError('API key revoked');
     }

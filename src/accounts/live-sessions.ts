@@ -28,6 +28,13 @@ export class LiveSessions {
     };
   }
 
+  /** Sockets registered here: every one must be let go when its socket closes (tests check). */
+  count(): number {
+    let sockets = 0;
+    for (const closers of this.byCredential.values()) sockets += closers.size;
+    return sockets;
+  }
+
   /** Closes every socket that used the credential, here and (when shared) on every instance. */
   revoke(key: string, reason: string): void {
     this.closeLocal(key, reason);

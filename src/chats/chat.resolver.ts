@@ -4,17 +4,20 @@ import { Chat } from '../db/entities/chat.entity';
 import { Message } from '../db/entities/message.entity';
 import { ChatConnection, ChatFilter, SaveChatInput } from './chat.types';
 
+/** A page size: `Int = 20`, and an explicit null means the default too (as the API promises). */
+const PAGE = { nullable: true, defaultValue: 20 } as const;
+
 @Authorized()
 @Resolver(() => Chat)
 export class ChatResolver {
   @Query(() => ChatConnection, { description: 'Your chats, newest activity first. REST: GET /v1/chats' })
   chats(
     @Ctx() ctx: AppContext,
-    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('first', () => Int, PAGE) first: number | null,
     @Arg('after', () => String, { nullable: true }) after?: string,
     @Arg('filter', () => ChatFilter, { nullable: true }) filter?: ChatFilter,
   ): Promise<ChatConnection> {
-    return ctx.services.chats.list(ctx.viewer!, first, after, filter) ;
+    return ctx.services.chats.list(ctx.viewer!, first ?? PAGE.defaultValue, after, filter);
   }
 
   @Query(() => Chat, { description: 'One of your chats; NOT_FOUND otherwise. REST: GET /v1/chats/:id' })
@@ -26,10 +29,10 @@ export class ChatResolver {
   searchChats(
     @Arg('query') query: string,
     @Ctx() ctx: AppContext,
-    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('first', () => Int, PAGE) first: number | null,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<ChatConnection> {
-    return ctx.services.chats.search(ctx.viewer!, query, first, after) ;
+    return ctx.services.chats.search(ctx.viewer!, query, first ?? PAGE.defaultValue, after);
   }
 
   @Mutation(() => Chat, { description: 'Create, or replace one of yours. REST: POST /v1/chats' })
@@ -56,9 +59,9 @@ export class ChatResolver {
   messages(
     @Root() chat: Chat,
     @Ctx() ctx: AppContext,
-    @Arg('last', () => Int, { defaultValue: 50 }) last: number,
+    @Arg('last', () => Int, { nullable: true, defaultValue: 50 }) last: number | null,
     @Arg('before', () => ID, { nullable: true }) before?: string,
   ): Promise<Message[]> {
-    return ctx.loaders.chatMessages.load({ chatId: chat.id, last, before });
+    return ctx.loaders.chatMessages.load({ chatId: chat.id, last: last ?? 50, before });
   }
 }

@@ -7,7 +7,7 @@ const ROLE_FROM_REST = { user: 'USER', assistant: 'ASSISTANT', system: 'SYSTEM' 
 
 const messageSchema = {
   type: 'object',
-  properties: { id: str, role: { type: 'string', enum: ['user', 'assistant', 'system'] }, content: str, status: str, model: nullableStr, timestamp: str },
+  properties: { id: str, role: { type: 'string', enum: ['user', 'assistant', 'system'] }, content: str, aiGenerated: bool, status: str, model: nullableStr, timestamp: str },
 };
 const chatSchema = {
   type: 'object',

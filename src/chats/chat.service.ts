@@ -6,8 +6,9 @@ import { ChatTag } from '../db/entities/chat-tag.entity';
 import { Chat, DEFAULT_CATEGORY } from '../db/entities/chat.entity';
 import { Message } from '../db/entities/message.entity';
 import { User } from '../db/entities/user.entity';
-import { BadRequestError, NotFoundError } from '../core/errors';
-import { CHAT_LIMITS, checkSaveChatInput, previewOf, type SaveChatInput, titleFrom } from './chat-input';
+import { BadRequestError, NotFoundError, UnauthenticatedError } from '../core/errors';
+import { authorOf, type ModerationService } from '../moderation/moderation.service';
+import { CHAT_LIMITS, checkSaveChatInput, type MessageInput, previewOf, type SaveChatInput, titleFrom } from './chat-input';
 import { checkPageSize, decodeCursor, encodeCursor } from '../core/cursor';
 
 export interface ChatFilter {
@@ -52,6 +53,8 @@ export class ChatService {
     private readonly em: EntityManager,
     /** How long a list cursor stays valid. */
     private readonly listCursorTtlMs: number,
+    /** Content security for what a save stores; none in tests that build the service alone. */
+    private readonly moderation?: ModerationService,
   ) {}
 
   /** One of the viewer's chats; NOT_FOUND when malformed, absent or someone else's. */
@@ -156,10 +159,11 @@ export class ChatService {
 
   /**
    * Creates a chat, or replaces the title, messages, category, tags and star of one of the
-   * viewer's. Every limit is checked before anything is written (BAD_REQUEST with the field).
+   * viewer's. Every limit is checked before anything is written (BAD_REQUEST with the field),
+   * then content security (FORBIDDEN: CONTENT_BLOCKED with the field, ACCOUNT_SUSPENDED).
    */
-  async save(viewer: Viewer, input: SaveChatInput): Promise<Chat> {
-    const checked = checkSaveChatInput(input);
+  async save(viewer: Viewer, raw: SaveChatInput): Promise<Chat> {
+    const { input, checked } = await this.screen(viewer, raw, checkSaveChatInput(raw));
     return this.em.transactional(async (em) => {
       let chat: Chat;
       if (input.id) {
@@ -190,6 +194,28 @@ export class ChatService {
       await em.flush();
       return chat;
     });
+  }
+
+  /** A save's texts through content security: the input with masked texts where the checker masked them. */
+  private async screen(viewer: Viewer, input: SaveChatInput, checked: ReturnType<typeof checkSaveChatInput>) {
+    if (!this.moderation) return { input, checked };
+    const user = await this.em.findOne(User, viewer.userId);
+    if (!user) throw new UnauthenticatedError('Account not found');
+    this.moderation.assertNotSuspended(user);
+    const tags = checked.tags ?? [];
+    const items = [
+      ...(checked.title ? [{ field: 'title', text: checked.title }] : []),
+      ...(checked.category ? [{ field: 'category', text: checked.category }] : []),
+      ...tags.map((text, i) => ({ field: `tags.${i}`, text })),
+      ...input.messages.map((m, i) => ({ field: `messages.${i}.content`, text: m.content })),
+    ];
+    const texts = await this.moderation.checkInput(authorOf(user), items);
+    const next = () => texts.shift()!;
+    const title = checked.title && next();
+    const category = checked.category && next();
+    const screenedTags = checked.tags && tags.map(next);
+    const messages: MessageInput[] = input.messages.map((m) => ({ ...m, content: next() }));
+    return { input: { ...input, messages }, checked: { title, category, tags: screenedTags } };
   }
 
   /** Deletes those of the ids that are the viewer's chats; others are ignored. Returns how many. */

@@ -25,6 +25,12 @@ describe('encodeCursor / decodeCursor', () => {
     expect(encodeCursor({ createdAt: 1_700_000_000_000, id: '01HZX' })).toBe('eyJjcmVhdGVkQXQiOjE3MDAwMDAwMDAwMDAsImlkIjoiMDFIWlgifQ');
   });
 
+  it('accepts every number from 0 to the last millisecond of 9999', () => {
+    const last = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+    for (const createdAt of [0, 1, last]) expect(decodeCursor<Position>(encodeCursor({ createdAt, id: 'a' }), shape)).toEqual({ createdAt, id: 'a' });
+    expect(thrown(() => decodeCursor<Position>(encodeCursor({ createdAt: last + 1, id: 'a' }), shape))).toMatchObject(malformed);
+  });
+
   it('decodes what it encodes', () => {
     const position = { createdAt: 1_700_000_000_000, id: 'chat/é 你好?&=' };
     const cursor = encodeCursor(position);
@@ -55,6 +61,11 @@ describe('encodeCursor / decodeCursor', () => {
     ['a string as a number', cursorOfText('{"createdAt":1,"id":7}')],
     ['a null field', cursorOfText('{"createdAt":null,"id":"a"}')],
     ['an infinite number (1e999)', cursorOfText('{"createdAt":1e999,"id":"a"}')],
+    ['a number past the year 9999 (1e300)', cursorOfText('{"createdAt":1e300,"id":"a"}')],
+    ['a negative number', cursorOfText('{"createdAt":-1,"id":"a"}')],
+    ['a fraction', cursorOfText('{"createdAt":1.5,"id":"a"}')],
+    ['a string with a NUL', cursorOfText('{"createdAt":1,"id":"a\\u0000"}')],
+    ['a string with a lone surrogate', cursorOfText('{"createdAt":1,"id":"\\ud800"}')],
   ])('turns %s into BAD_REQUEST MALFORMED_CURSOR', (_name, cursor) => {
     expect(thrown(() => decodeCursor<Position>(cursor, shape))).toMatchObject(malformed);
   });

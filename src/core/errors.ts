@@ -42,6 +42,7 @@ const BAD_REQUEST_REASONS = {
   REQUIRED: 'A required field is missing (details.field names it); send it.',
   INVALID: 'A field has the wrong type or format; the message says what is expected.',
   EMPTY: 'A text field is empty or only whitespace; send some text.',
+  INVALID_TEXT: 'A text is not valid Unicode: it holds a NUL character or a lone UTF-16 surrogate (half of an emoji, for example); send well-formed text.',
   TOO_LONG: 'A text is over its length limit (the message gives the limit); shorten it.',
   TOO_MANY: 'A list has more items than one call accepts (the message gives the limit); send fewer.',
   LENGTH: 'A text is outside its allowed length (the message gives the range).',
@@ -61,7 +62,6 @@ const BAD_REQUEST_REASONS = {
   INVALID_LANGUAGE: 'language must be a code like zh or en-US.',
   INVALID_CODE: 'The WeChat login code is invalid or has expired; get a new one from wx.login.',
   CODE_USED: 'The WeChat login code has already been used; get a new one from wx.login.',
-  NOT_A_LOGIN_TOKEN: 'logout ends a login token; revoke an API key with revokeApiKey instead.',
   TOO_MANY_API_KEYS: 'The account already has the most live API keys allowed; revoke one first.',
   PAYMENT_METHOD_NOT_CONFIGURED: 'This server is not set up for that payment method; choose another one.',
   INVALID_AMOUNT: 'amount is in yuan, from 0.01 to 50000, with at most two decimals.',
@@ -79,6 +79,9 @@ const BAD_REQUEST_REASONS = {
 const FORBIDDEN_REASONS = {
   INSUFFICIENT_BALANCE: 'The balance does not cover the chosen model; top up or pick a free model.',
   WECHAT_RISKY_USER: 'WeChat has blocked this account from logging in; the user has to resolve it with WeChat.',
+  LOGIN_TOKEN_REQUIRED: 'An API key cannot create, list or revoke API keys, nor log out; send a login token (Authorization: Bearer) instead.',
+  CONTENT_BLOCKED: 'The text breaks the content rules. Input (details.field names it) is refused and nothing is stored or sent on; a reply ends BLOCKED with its text withheld (error.code on its done event).',
+  ACCOUNT_SUSPENDED: 'The account is suspended after repeated content violations; sending and saving work again at suspendedUntil (an ISO time).',
 } as const;
 
 const PAYLOAD_TOO_LARGE_REASONS = {
@@ -88,6 +91,8 @@ const PAYLOAD_TOO_LARGE_REASONS = {
 
 const UPSTREAM_ERROR_REASONS = {
   SHARED_STATE_UNAVAILABLE: 'The shared state store cannot be reached; try again shortly.',
+  MODERATION_UNAVAILABLE: 'The content check could not be made (a checker is down or over its limit) and the server refuses unchecked text; try again shortly.',
+  DATABASE_UNAVAILABLE: 'The database did not answer in time (a statement, a lock or a free connection took too long); try again shortly.',
   REPLY_FAILED: 'The AI reply failed (the message says why); send the message again.',
   REPLY_INTERRUPTED: 'The reply was cut off when the server generating it stopped (a crash or restart); what was generated is kept. Send the message again.',
   PROVIDER_UNAVAILABLE: 'The AI or speech provider could not be reached or failed on its side (network error or 5xx); try again later.',
@@ -162,6 +167,8 @@ export interface ErrorDetails<R extends ErrorReason = ErrorReason> {
   /** The input field at fault, as a dotted path (e.g. `messages.3.content`). */
   field?: string;
   reason?: R;
+  /** ACCOUNT_SUSPENDED: when the suspension ends (ISO time); in details so that every transport carries it. */
+  suspendedUntil?: string;
 }
 
 export class AppError extends Error {
@@ -193,6 +200,13 @@ export class UnauthenticatedError extends AppError {
 export class ForbiddenError extends AppError {
   constructor(message = 'Not allowed', details?: ErrorDetails<ReasonOf<'FORBIDDEN'>>) {
     super('FORBIDDEN', message, details);
+  }
+}
+
+/** FORBIDDEN / ACCOUNT_SUSPENDED: the user broke the content rules too often; it lifts by itself at `until`. */
+export class AccountSuspendedError extends ForbiddenError {
+  constructor(readonly until: Date) {
+    super(`This account is suspended until ${until.toISOString()} after repeated content violations`, { reason: 'ACCOUNT_SUSPENDED', suspendedUntil: until.toISOString() });
   }
 }
 

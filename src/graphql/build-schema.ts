@@ -14,11 +14,13 @@ import { SpeechResolver } from '../speech/speech.resolver';
 import { ModelResolver } from '../models/model.resolver';
 import { UserResolver } from '../accounts/user.resolver';
 import { authChecker } from './auth-checker';
+import { guardRootFields } from './operation-checks';
 
 export const RESOLVERS = [UserResolver, ModelResolver, ChatResolver, ChatConnectionResolver, MessageResolver, ReplyResolver, SpeechResolver, AuthResolver, ApiKeyResolver, PaymentResolver] as const;
 
-export function buildAppSchema(): Promise<GraphQLSchema> {
-  return buildSchema({
+/** The schema of every transport, with the whole-operation input checks on its root fields (operation-checks.ts). */
+export async function buildAppSchema(): Promise<GraphQLSchema> {
+  const schema = await buildSchema({
     resolvers: [...RESOLVERS],
     authChecker,
     validate: { forbidUnknownValues: false },
@@ -27,4 +29,5 @@ export function buildAppSchema(): Promise<GraphQLSchema> {
     // over the reply hub, so this instance carries nothing.
     pubSub: createPubSub(),
   });
+  return guardRootFields(schema);
 }

@@ -50,6 +50,19 @@ function validationError(err: ArgumentValidationError): BadRequestError {
 const isApolloRequestCode = (code: unknown): code is ApolloRequestCode => typeof code === 'string' && APOLLO_REQUEST_CODES.has(code);
 
 /**
+ * Apollo refuses two persisted-query requests with a bare HTTP 400 and no code: a
+ * `persistedQuery.version` other than 1 (or no version), and a `sha256Hash` that does not
+ * match the query sent with it. Both are the client's, so they get Apollo's
+ * PERSISTED_QUERY_NOT_SUPPORTED, on which Apollo Client's persisted-query link falls back to
+ * sending whole documents. Any other bare 400 Apollo may add is BAD_REQUEST.
+ */
+function apolloBare400(error: GraphQLError): ApolloRequestCode | undefined {
+  const http = error.extensions?.http as { status?: unknown } | undefined;
+  if (error.extensions?.code !== undefined || http?.status !== 400) return undefined;
+  return /persisted query|sha/i.test(error.message) ? 'PERSISTED_QUERY_NOT_SUPPORTED' : 'BAD_REQUEST';
+}
+
+/**
  * `describeError` for what GraphQL hands over: our errors come wrapped by resolvers or by a
  * GraphQLError (e.g. a refused graphql-ws operation), argument validation and Apollo's
  * request errors (parse, validation, variables) are the client's, and the rest is internal.
@@ -61,6 +74,8 @@ export function describeGraphqlError(error: unknown): ErrorDescription {
   if (!(original instanceof AppError) && original instanceof GraphQLError) {
     const code = original.extensions?.code;
     if (isApolloRequestCode(code)) return { code, status: statusOf(code), message: original.message, internal: false };
+    const bare = apolloBare400(original);
+    if (bare) return { code: bare, status: 400, message: original.message, internal: false };
   }
   return describeError(original);
 }
@@ -71,6 +86,8 @@ export function errorExtensions(d: ErrorDescription): Record<string, unknown> {
     code: d.code,
     status: d.status,
     ...(d.retryAfterSeconds !== undefined ? { retryAfterSeconds: d.retryAfterSeconds } : {}),
+    // ACCOUNT_SUSPENDED: also at the top, beside retryAfterSeconds, where clients look for when to come back.
+    ...(d.details?.suspendedUntil ? { suspendedUntil: d.details.suspendedUntil } : {}),
     ...(d.details ? { details: d.details } : {}),
   };
 }

@@ -31,7 +31,14 @@ export function registerGraphqlRoutes(
     handler: (req, reply) => {
       const hasQuery = typeof (req.query as Record<string, unknown>)?.query === 'string';
       const wantsHtml = (req.headers.accept ?? '').includes('text/html');
-      if (opts.graphiql && !hasQuery && wantsHtml) return opts.graphiql(reply);
+      if (!hasQuery && wantsHtml) {
+        if (opts.graphiql) return opts.graphiql(reply);
+        // A browser in production: say why there is no page, instead of Apollo's CSRF refusal.
+        return reply
+          .code(404)
+          .type('text/plain; charset=utf-8')
+          .send('GraphiQL is turned off in production. Send GraphQL requests to POST /graphql (or subscribe over graphql-ws on this URL).');
+      }
       return handler.call(app, req as never, reply as never);
     },
     wsHandler: opts.wsHandler,

@@ -3,6 +3,7 @@ import type { Credentials, Identification } from '../accounts/authenticator';
 import { type AppContext, createContext } from '../context';
 import type { AppDeps } from '../deps';
 import { limitKey } from '../limits/rate-limits';
+import { isWebSocketHandshake } from '../limits/websocket-handshake';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -23,11 +24,11 @@ const credentialsOf = (req: FastifyRequest): Credentials => {
 /**
  * The request limit, checked before the body is read: identifies the caller (kept on the
  * request for the context) and counts the request against the user, or the address when
- * anonymous. WebSocket upgrades are counted per operation instead.
+ * anonymous. Real WebSocket handshakes are counted per operation instead.
  */
 export function limitRequests(app: FastifyInstance, deps: AppDeps): void {
   app.addHook('onRequest', async (req) => {
-    if (!req.routeOptions.config?.rateLimited || req.headers.upgrade) return;
+    if (!req.routeOptions.config?.rateLimited || isWebSocketHandshake({ method: req.method, path: req.routeOptions.url, headers: req.headers })) return;
     req.identification = await deps.authenticator.identify(credentialsOf(req));
     await deps.rateLimits.consume('request', limitKey({ userId: req.identification.viewer?.userId, ip: req.ip }));
   });

@@ -16,6 +16,7 @@ import { registerRestRoutes } from '../rest/router';
 import { graphqlWsHandler } from '../sockets/graphql-ws';
 import { registerLegacySocket } from '../sockets/legacy-socket';
 import { registerGraphiqlAssets } from './graphiql';
+import { readEmptyJsonAsObject } from './json-body';
 import { registerHealthRoutes, type ReadinessCheck } from './health';
 import { handleHttpError, sendNotFound } from './http-errors';
 import { httpContext, limitRequests } from './identity';
@@ -48,6 +49,7 @@ function trustProxyOption(trust: false | number | string[]) {
 export async function buildServer(parts: ServerParts): Promise<{ app: FastifyInstance; apollo: ApolloServer<AppContext> }> {
   const { deps, schema } = parts;
   const { config } = deps;
+  const { requests } = config.timings;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     trustProxy: trustProxyOption(config.trustProxy),
@@ -59,6 +61,11 @@ export async function buildServer(parts: ServerParts): Promise<{ app: FastifyIns
     },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // A request trickled in slowly (slowloris) is cut with 408. Node stops counting once the
+    // request has arrived, so long responses and upgraded WebSockets are not affected. Node
+    // swaps the two deadlines when the headers' is the longer, hence the min.
+    requestTimeout: requests.requestTimeoutMs,
+    http: { headersTimeout: Math.min(requests.headersTimeoutMs, requests.requestTimeoutMs), connectionsCheckingInterval: requests.timeoutCheckIntervalMs },
   });
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
@@ -66,11 +73,14 @@ export async function buildServer(parts: ServerParts): Promise<{ app: FastifyIns
   app.setErrorHandler(handleHttpError(app));
   app.setNotFoundHandler(sendNotFound);
   registerUploadHandling(app);
+  readEmptyJsonAsObject(app);
   limitRequests(app, deps);
 
   await app.register(fastifyHelmet, { global: true });
   await app.register(fastifyCors, {
-    origin: config.corsOrigins.includes('*') ? true : config.corsOrigins.length ? config.corsOrigins : false,
+    // An empty list still answers preflights (without allowing the origin), so a browser
+    // reports a CORS refusal rather than a 404.
+    origin: config.corsOrigins.includes('*') ? true : config.corsOrigins,
     credentials: false,
     exposedHeaders: ['x-request-id', 'x-total-count', 'x-next-cursor', 'retry-after'],
   });
@@ -84,7 +94,7 @@ export async function buildServer(parts: ServerParts): Promise<{ app: FastifyIns
   await registerOpenApi(app);
 
   const armor = createArmor();
-  const apollo = await startApollo({ app, schema, armor, production: config.production, logger: deps.logger });
+  const apollo = await startApollo({ app, schema, armor, production: config.production, logger: deps.logger, maxResponseBytes: config.timings.graphql.maxResponseBytes });
   const context = httpContext(deps);
   registerGraphqlRoutes(app, {
     apollo,
@@ -96,6 +106,6 @@ export async function buildServer(parts: ServerParts): Promise<{ app: FastifyIns
   registerRestRoutes(app, apollo, parts.restRoutes, context, { maxUploadBytes: config.stt.maxUploadBytes });
   registerLegacySocket(app, deps);
   await registerPaymentNotifyRoutes(app, deps.payments.notifications);
-  registerHealthRoutes(app, parts.readinessChecks);
+  registerHealthRoutes(app, parts.readinessChecks, { timeoutMs: config.timings.dependencies.readinessTimeoutMs });
   return { app, apollo };
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import processRequest from 'graphql-upload/processRequest.mjs';
 import Upload from 'graphql-upload/Upload.mjs';
 import { stopReading } from '../rest/multipart';
+import { removeLeftoverTempFiles } from '../speech/speech.service';
 
 const isMultipart = (req: FastifyRequest) => (req.headers['content-type'] ?? '').toLowerCase().startsWith('multipart/form-data');
 const hasPreflightHeader = (req: FastifyRequest) => Boolean(req.headers['apollo-require-preflight'] || req.headers['x-apollo-operation-name']);
@@ -38,9 +39,15 @@ function pauseWhenAFileIsTooLarge(req: FastifyRequest, body: unknown): void {
 /**
  * Multipart bodies are read by graphql-upload or the REST layer, not by fastify. An upload
  * refused mid-body (too large) stops being read instead of drained: the response has been
- * written; closing the socket ends the transfer on the client's side too.
+ * written; closing the socket ends the transfer on the client's side too. At start, the
+ * temporary files an earlier run left behind are removed.
  */
 export function registerUploadHandling(app: FastifyInstance): void {
+  // A crashed run (kill -9, out of memory) cannot delete its half-received uploads itself.
+  app.addHook('onReady', async () => {
+    const removed = await removeLeftoverTempFiles();
+    if (removed.length) app.log.info({ folders: removed }, 'removed temporary files left by an earlier run');
+  });
   app.addContentTypeParser('multipart/form-data', (_req, _payload, done) => done(null));
   app.addHook('onSend', async (req, reply) => {
     if (reply.statusCode === 413 && !req.raw.complete) reply.header('connection', 'close');

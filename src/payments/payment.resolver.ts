@@ -26,8 +26,9 @@ export class PaymentResolver {
 
   @Authorized()
   @Query(() => OrderConnection, { description: 'Your orders, newest first.' })
-  async orders(@Ctx() ctx: AppContext, @Arg('first', () => Int, { defaultValue: 20 }) first: number, @Arg('after', () => String, { nullable: true }) after?: string | null): Promise<OrderConnection> {
-    const page = await ctx.services.payments.list(ctx.viewer!, first, after);
+  async orders(@Ctx() ctx: AppContext, @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first: number | null, @Arg('after', () => String, { nullable: true }) after?: string | null): Promise<OrderConnection> {
+    // An explicit null means the default, as `Int = 20` promises.
+    const page = await ctx.services.payments.list(ctx.viewer!, first ?? 20, after);
     return { nodes: page.nodes.map(orderView), pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor }, totalCount: await page.totalCount() };
   }
 

@@ -14,14 +14,14 @@ export interface SharedState {
   eventTarget: ReturnType<typeof redisEventTarget>;
   revocations: RedisRevocations;
   prefix: string;
-  /** Both connections answer. */
+  /** The command connection answers PING, and the subscriber is connected. */
   reachable(): Promise<boolean>;
   close(): void;
 }
 
-export async function connectSharedState(opts: { url: string; prefix: string; orm: MikroORM; logger: Logger }): Promise<SharedState> {
+export async function connectSharedState(opts: { url: string; prefix: string; orm: MikroORM; logger: Logger; commandTimeoutMs?: number }): Promise<SharedState> {
   const { url, prefix, orm, logger } = opts;
-  const redis = await connectRedis(url, logger, 'main');
+  const redis = await connectRedis(url, logger, 'main', { commandTimeoutMs: opts.commandTimeoutMs });
   // Pub/sub needs a connection of its own: a subscribed connection can do nothing else.
   const subscriber = await connectRedis(url, logger, 'subscriber', { subscriber: true });
   const revocations = new RedisRevocations(redis, prefix, logger);

@@ -5,6 +5,7 @@ import type { Upstream } from '../models/catalog-config';
 import { type CatalogModel, ECHO_MODEL } from '../models/model-catalog';
 import { ProviderError } from '../models/provider-errors';
 import { type Delta, generate, type GenerationRequest } from './generation';
+import { OutputBlockedError, type OutputFilter } from './output-filter';
 import type { ChatProvider, ProviderCall, StreamPiece } from './providers/provider';
 
 const upstream = (name: string, weight: number | null = null): Upstream => ({ baseURL: `https://${name}.example/v1`, model: 'm', weight });
@@ -218,5 +219,52 @@ describe('generate', () => {
     const ended = run(scripted([{ delta: 'fine ' }, { delta: 'bad' }]), { filters: [blocking] });
     await jest.runAllTimersAsync();
     expect(await ended.result).toMatchObject({ status: MessageStatus.FAILED, content: 'fine ', error: blocked });
+  });
+
+  it('lets out what a filter held back when the reply ends, through the filters after it, reasoning first', async () => {
+    const holdLast: OutputFilter = {
+      pass: (d) => d.slice(0, -1),
+      finish: (soFar, part) => (part === 'content' ? 'd' : '.'),
+    };
+    const upper: OutputFilter = { pass: (d) => d.toUpperCase() };
+    const { sent, result } = run(scripted([{ reasoning: 'hmm' }, { delta: 'abc' }, { delta: 'xd' }, { finish: 'stop' }]), { filters: [holdLast, upper] });
+    await jest.runAllTimersAsync();
+    expect(await result).toMatchObject({ status: MessageStatus.COMPLETE, content: 'ABXD', reasoning: 'HM.' });
+    expect(sent.map((d) => d.content).join('')).toBe('ABXD');
+  });
+
+  it('ends BLOCKED / CONTENT_FILTER when a filter throws OutputBlockedError, sending nothing of that piece', async () => {
+    const blocked = new OutputBlockedError('CONTENT_BLOCKED', 'withheld');
+    const filter: OutputFilter = {
+      pass: (d) => {
+        if (d.includes('bad')) throw blocked;
+        return d;
+      },
+    };
+    const { sent, result } = run(scripted([{ delta: 'fine ' }, { waitMs: 10 }, { delta: 'bad' }, { delta: 'more' }]), { filters: [filter] });
+    await jest.runAllTimersAsync();
+    expect(await result).toMatchObject({ status: MessageStatus.BLOCKED, finishReason: FinishReason.CONTENT_FILTER, content: 'fine ', error: blocked });
+    expect(sent.map((d) => d.content)).toEqual(['fine ']);
+  });
+
+  it('stops the provider at once when a background check condemns the reply, and drops what was not sent yet', async () => {
+    let interrupt!: (e: AppError) => void;
+    const watching: OutputFilter = { pass: (d) => d, watch: (i) => (interrupt = i) };
+    const provider = scripted([{ delta: 'one ' }, { waitMs: 1_000 }, { delta: 'two' }, { finish: 'stop' }]);
+    const { sent, result } = run(provider, { filters: [watching] });
+    await jest.advanceTimersByTimeAsync(100);
+    const condemned = new OutputBlockedError('MODERATION_UNAVAILABLE', 'unchecked');
+    interrupt(condemned);
+    await jest.runAllTimersAsync();
+    expect(await result).toMatchObject({ status: MessageStatus.BLOCKED, finishReason: FinishReason.CONTENT_FILTER, content: 'one ', error: condemned });
+    expect(sent.map((d) => d.content)).toEqual(['one ']);
+  });
+
+  it("ends BLOCKED when a filter's last check of the whole text fails", async () => {
+    const blocked = new OutputBlockedError('CONTENT_BLOCKED', 'withheld');
+    const filter: OutputFilter = { pass: (d) => d, finish: async () => Promise.reject(blocked) };
+    const { result } = run(scripted([{ delta: 'text' }, { finish: 'stop' }]), { filters: [filter] });
+    await jest.runAllTimersAsync();
+    expect(await result).toMatchObject({ status: MessageStatus.BLOCKED, content: 'text', error: blocked });
   });
 });

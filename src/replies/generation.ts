@@ -3,7 +3,7 @@ import { FinishReason, MessageStatus } from '../db/entities/message.entity';
 import type { Upstream } from '../models/catalog-config';
 import type { CatalogModel } from '../models/model-catalog';
 import { isTransient, ProviderError, upstreamOf } from '../models/provider-errors';
-import type { OutputFilter } from './output-filter';
+import { FilterChain, OutputBlockedError, type OutputFilter, type TextPart } from './output-filter';
 import type { ChatProvider, ChatTurn, Usage } from './providers/provider';
 import { upstreamOrder } from './upstreams';
 
@@ -63,6 +63,9 @@ const FINISH: Record<string, { status: Generated['status']; finishReason: Finish
   sensitive: { status: MessageStatus.BLOCKED, finishReason: FinishReason.CONTENT_FILTER },
 };
 const STOPPED = { status: MessageStatus.STOPPED, finishReason: FinishReason.CANCELLED } as const;
+const BLOCKED = { status: MessageStatus.BLOCKED, finishReason: FinishReason.CONTENT_FILTER } as const;
+/** Reasoning first: it comes before the answer, and so does what a filter held back of it. */
+const PARTS: readonly TextPart[] = ['reasoning', 'content'];
 
 /**
  * Runs one reply against its provider: the timeouts, the retries and failover between
@@ -83,9 +86,18 @@ export async function generate(req: GenerationRequest): Promise<Generated> {
     overall.abort();
   }, timeoutMs);
 
+  const filters = new FilterChain(req.filters ?? []);
+  /** Set when a filter's background check condemns the reply: generation stops and ends as it says. */
+  let condemned: AppError | undefined;
+  filters.watch((error) => {
+    condemned ??= error;
+    overall.abort();
+  });
+
   let content = '';
   let reasoning = '';
   let usage: Usage | null = null;
+  /** Text reached the filters (and maybe the user): another try would give a reply with a seam. */
   let delivered = false;
   let attempts = 0;
   let upstream: Upstream | undefined;
@@ -100,14 +112,34 @@ export async function generate(req: GenerationRequest): Promise<Generated> {
   };
   const send = (part: keyof Delta, text: string) => {
     if (!text) return;
-    delivered = true;
     unsent[part] += text;
     if (!flushQueued) {
       flushQueued = true;
       setImmediate(flush);
     }
   };
-  const end = (how: { status: Generated['status']; finishReason: FinishReason }, error?: AppError): Generated => {
+  /** Lets out what the filters held back once their checks of the whole text pass; else the error that condemns the reply. */
+  const finishFilters = async (): Promise<AppError | undefined> => {
+    try {
+      for (const part of PARTS) {
+        const tail = await filters.finish(part === 'content' ? content : reasoning, part);
+        if (part === 'content') content += tail;
+        else reasoning += tail;
+        send(part, tail);
+      }
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      return err;
+    }
+    return condemned;
+  };
+  const end = async (how: { status: Generated['status']; finishReason: FinishReason }, error?: AppError): Promise<Generated> => {
+    // Text that is kept (complete, stopped, failed) passes the filters' last checks first.
+    const problem = how.status === MessageStatus.BLOCKED ? undefined : (condemned ?? (await finishFilters()));
+    if (problem instanceof OutputBlockedError) return end(BLOCKED, problem);
+    if (problem && !error) [how, error] = [{ status: MessageStatus.FAILED, finishReason: FinishReason.ERROR }, problem];
+    // What a filter condemned goes nowhere, not even the words queued before it spoke: they may be the reason.
+    if (error instanceof OutputBlockedError) unsent = { content: '', reasoning: '' };
     flush();
     return { content, reasoning, usage, ...how, ...(error ? { error } : {}), ...(upstream ? { upstream: upstreamOf(upstream.baseURL) } : {}), attempts };
   };
@@ -139,12 +171,17 @@ export async function generate(req: GenerationRequest): Promise<Generated> {
         try {
           for await (const piece of req.provider.stream({ model, upstream: candidate, turns: req.turns, signal: attempt.signal })) {
             alive = true;
+            // Pieces already read from the network still arrive after an abort: none gets through.
+            if (condemned) throw condemned;
             if (piece.reasoning) {
-              reasoning += piece.reasoning;
-              send('reasoning', piece.reasoning);
+              delivered = true;
+              const passed = filters.pass(piece.reasoning, reasoning, 'reasoning');
+              reasoning += passed;
+              send('reasoning', passed);
             }
             if (piece.delta) {
-              const passed = applyFilters(req.filters, piece.delta, content);
+              delivered = true;
+              const passed = filters.pass(piece.delta, content, 'content');
               content += passed;
               send('content', passed);
             }
@@ -152,29 +189,32 @@ export async function generate(req: GenerationRequest): Promise<Generated> {
             if (piece.finish) finish = piece.finish;
             if (finish === 'network_error') throw new ProviderError('The AI provider reported a failure mid-reply (network_error)', 'PROVIDER_STREAM_INTERRUPTED', { upstream: where });
           }
-          return end((finish && FINISH[finish]) || { status: MessageStatus.COMPLETE, finishReason: FinishReason.STOP });
+          return await end((finish && FINISH[finish]) || { status: MessageStatus.COMPLETE, finishReason: FinishReason.STOP });
         } catch (err) {
-          if (req.stop.aborted) return end(STOPPED);
-          if (tooLong) return failed(new ProviderError('The AI reply took too long', 'PROVIDER_TIMEOUT', { upstream: where }));
+          const blockedBy = condemned ?? (err instanceof OutputBlockedError ? err : undefined);
+          if (blockedBy) return await end(BLOCKED, blockedBy);
+          if (req.stop.aborted) return await end(STOPPED);
+          if (tooLong) return await failed(new ProviderError('The AI reply took too long', 'PROVIDER_TIMEOUT', { upstream: where }));
           const error = silent
             ? new ProviderError('The AI provider sent nothing in time', 'PROVIDER_TIMEOUT', { upstream: where })
             : err instanceof AppError
               ? err
               : new ProviderError('The AI reply failed', 'PROVIDER_UNAVAILABLE', { upstream: where });
           // Once text reached the user, another try would give them a reply with a seam.
-          if (delivered || !(error instanceof ProviderError)) return failed(error);
+          if (delivered || !(error instanceof ProviderError)) return await failed(error);
           if (!isTransient(error.details?.reason)) refused.add(candidate);
-          if (isLastTry(order, refused, candidate, round, req.timings.retriesBeforeFirstToken)) return failed(error);
+          if (isLastTry(order, refused, candidate, round, req.timings.retriesBeforeFirstToken)) return await failed(error);
         } finally {
           clearTimeout(firstTimer);
           overall.signal.removeEventListener('abort', cancel);
         }
       }
     }
-    return req.stop.aborted ? end(STOPPED) : failed(new ProviderError('The AI reply took too long', 'PROVIDER_TIMEOUT'));
+    return await (req.stop.aborted ? end(STOPPED) : failed(new ProviderError('The AI reply took too long', 'PROVIDER_TIMEOUT')));
   } finally {
     clearTimeout(overallTimer);
     req.stop.removeEventListener('abort', onStop);
+    filters.close();
   }
 }
 
@@ -198,13 +238,4 @@ function pause(ms: number, signal: AbortSignal): Promise<boolean> {
     };
     signal.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-function applyFilters(filters: readonly OutputFilter[] | undefined, delta: string, soFar: string): string {
-  let text = delta;
-  for (const f of filters ?? []) {
-    if (!text) break;
-    text = f.pass(text, soFar);
-  }
-  return text;
 }

@@ -1,7 +1,7 @@
-import type { EntityManager, MikroORM } from '@mikro-orm/core';
+import { type EntityManager, ForeignKeyConstraintViolationException, type MikroORM } from '@mikro-orm/core';
 import type { Logger } from '../core/logger';
 import { isId } from '../core/ids';
-import { NotFoundError } from '../core/errors';
+import { NotFoundError, UnauthenticatedError } from '../core/errors';
 import { Chat } from '../db/entities/chat.entity';
 import { FinishReason, Message, MessageStatus, Role } from '../db/entities/message.entity';
 import { User } from '../db/entities/user.entity';
@@ -10,6 +10,7 @@ import { touchChat } from '../chats/chat.service';
 import { estimateTokens } from '../models/context-window';
 import type { CatalogModel } from '../models/model-catalog';
 import type { Generated } from './generation';
+import type { ReplyAudience } from './output-filter';
 import type { ChatTurn, Usage } from './providers/provider';
 import { replyMessage } from './reply-event';
 
@@ -35,6 +36,8 @@ export interface RecordedReply {
   /** Stored replies are written at the start and once at the end; unstored ones (saveHistory off) never. */
   persist: boolean;
   createdAt: Date;
+  /** The user's WeChat identity, for output checks that need it (WeChat's msgSecCheck). */
+  author?: ReplyAudience['author'];
 }
 
 export interface OpenedExchange {
@@ -90,6 +93,11 @@ export class ReplyRecorder {
         { role: 'user', content },
       ];
       return { chat, reply, turns };
+    }).catch((err: unknown) => {
+      // The chat (or the user) was deleted between being read and the insert of the messages,
+      // e.g. by a deleteChats racing this send on MySQL, where that read takes no lock.
+      if (err instanceof ForeignKeyConstraintViolationException) throw sessionId ? new NotFoundError('Chat') : new UnauthenticatedError('Account not found');
+      throw err;
     });
   }
 

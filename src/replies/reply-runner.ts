@@ -5,7 +5,7 @@ import { FinishReason, MessageStatus, type Message } from '../db/entities/messag
 import { ProviderError } from '../models/provider-errors';
 import { follow, type FollowTimings } from './following';
 import { type Delta, generate, type Generated, type GenerationTimings } from './generation';
-import type { OutputFilter } from './output-filter';
+import { OutputBlockedError, type OutputFilter, type OutputFilterFactory } from './output-filter';
 import type { ChatProvider } from './providers/provider';
 import type { RecordedReply, ReplyRecorder } from './recording';
 import { replyMessage, type ReplyEvent, type ReplyMeta } from './reply-event';
@@ -22,8 +22,8 @@ export interface ReplyRunnerOptions {
   providers: { builtin: ChatProvider; openai: ChatProvider };
   timings: ReplyTimings;
   logger: Logger;
-  /** Checks on the model's output, in order (none by default). */
-  filters?: readonly OutputFilter[];
+  /** Checks on the model's output, in order (none by default): each makes one filter per reply. */
+  filters?: readonly OutputFilterFactory[];
 }
 
 interface Run {
@@ -62,6 +62,8 @@ export class ReplyRunner {
     this.opts.state.started(meta);
     let seq = 0;
     let outcome: Generated;
+    const audience = { messageId: reply.messageId, ownerId: reply.ownerId, author: reply.author };
+    const filters = (this.opts.filters ?? []).map((f) => f.forReply(audience)).filter((f): f is OutputFilter => f !== null);
     try {
       outcome = await generate({
         provider: reply.model.upstreams.length ? this.opts.providers.openai : this.opts.providers.builtin,
@@ -69,14 +71,15 @@ export class ReplyRunner {
         turns: reply.turns,
         stop,
         timings: this.opts.timings,
-        filters: this.opts.filters,
+        filters,
         onDelta: (delta) => this.opts.state.append(meta, event(++seq, delta)),
       });
     } catch (err) {
       this.opts.logger.error({ err, messageId: reply.messageId }, 'reply generation crashed');
       outcome = { content: '', reasoning: '', usage: null, status: MessageStatus.FAILED, finishReason: FinishReason.ERROR, error: new UpstreamError('The AI reply failed', { reason: 'REPLY_FAILED' }), attempts: 0 };
     }
-    if (outcome.error) logFailure(this.opts.logger, reply, outcome);
+    // A blocked reply is not a failure; moderation logs its own hits.
+    if (outcome.error && outcome.status !== MessageStatus.BLOCKED) logFailure(this.opts.logger, reply, outcome);
     let message: Message;
     try {
       const closed = await this.opts.recorder.close(reply, outcome);
@@ -88,7 +91,8 @@ export class ReplyRunner {
       const withheld = outcome.status === MessageStatus.BLOCKED ? { content: '', reasoning: '' } : {};
       message = replyMessage({ id: reply.messageId, sessionId: reply.persist ? reply.sessionId : null, ...outcome, ...withheld, model: reply.model.id, createdAt: reply.createdAt });
     }
-    const error = outcome.error ? { error: { code: outcome.error.code, message: outcome.error.message, ...(outcome.error.details?.reason ? { reason: outcome.error.details.reason } : {}) } } : {};
+    const e = outcome.error;
+    const error = e ? { error: { code: e instanceof OutputBlockedError ? e.eventCode : e.code, message: e.message, ...(e.details?.reason ? { reason: e.details.reason } : {}) } } : {};
     this.opts.state.append(meta, { ...event(seq + 1, { content: '', reasoning: '' }), done: true, message, ...error });
     return message;
   }

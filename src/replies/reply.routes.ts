@@ -40,7 +40,7 @@ export const AI_ROUTES = [
     operation: SendMessageDocument,
     schema: {
       body: { type: 'object', required: ['content'], properties: { content: str, sessionId: str, modelId: str, clientMessageId: str } },
-      data: { type: 'object', properties: { sessionId: str, messageId: str, reply: { type: 'object', properties: { content: str, time: str } } } },
+      data: { type: 'object', properties: { sessionId: str, messageId: str, reply: { type: 'object', properties: { content: str, aiGenerated: { type: 'boolean' }, time: str } } } },
     },
     toVariables: ({ body }) => {
       const b = body as { content: string; sessionId?: string; modelId?: string; clientMessageId?: string };
@@ -49,7 +49,7 @@ export const AI_ROUTES = [
     toData: (data) => ({
       sessionId: data.sendMessage.sessionId,
       messageId: data.sendMessage.messageId,
-      reply: { content: data.sendMessage.reply.content, time: data.sendMessage.reply.timestamp },
+      reply: { content: data.sendMessage.reply.content, aiGenerated: data.sendMessage.reply.aiGenerated, time: data.sendMessage.reply.timestamp },
     }),
   }),
   defineRoute({
@@ -61,7 +61,7 @@ export const AI_ROUTES = [
       body: { type: 'object', required: ['message'], properties: { message: str, modelId: str, messageHistory: historySchema, sessionId: str, clientMessageId: str } },
       data: {
         type: 'object',
-        properties: { text: str, reasoning: nullableStr, status: str, finishReason: nullableStr, usage: usageSchema, model: str, metadata: metadataSchema, sessionId: str, messageId: str },
+        properties: { text: str, aiGenerated: { type: 'boolean' }, reasoning: nullableStr, status: str, finishReason: nullableStr, usage: usageSchema, model: str, metadata: metadataSchema, sessionId: str, messageId: str },
       },
     },
     toVariables: ({ body }) => {
@@ -82,6 +82,7 @@ export const AI_ROUTES = [
       const usage = reply.usage ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0, reasoningTokens: null, estimated: true };
       return {
         text: reply.content,
+        aiGenerated: reply.aiGenerated,
         reasoning: reply.reasoning ?? null,
         status: reply.status.toLowerCase(),
         finishReason: reply.finishReason?.toLowerCase() ?? null,

@@ -9,6 +9,7 @@ import { limitKey, type RateLimits } from '../limits/rate-limits';
 import { fitToContext } from '../models/context-window';
 import type { CatalogModel, ModelCatalog } from '../models/model-catalog';
 import { isPriced, minimumCharge } from '../models/pricing';
+import { authorOf, type ModerationService } from '../moderation/moderation.service';
 import type { ChatTurn } from './providers/provider';
 import { type ReplyRecorder, toTurn } from './recording';
 import { type ReplyEvent, streamingMessage } from './reply-event';
@@ -29,6 +30,8 @@ export interface ReplyServiceDeps {
   recorder: ReplyRecorder;
   catalog: ModelCatalog;
   rateLimits: RateLimits;
+  /** Content security: the user's texts are checked before anything is stored or sent. */
+  moderation: ModerationService;
   maxConcurrentStreams: number;
 }
 
@@ -48,18 +51,22 @@ export class ReplyService {
    * waits for it (UPSTREAM_ERROR when it fails); `stream: true` returns at once. A repeated
    * `clientMessageId` returns the first request's reply without calling the provider.
    * Errors: BAD_REQUEST (content, model, history), NOT_FOUND (sessionId), FORBIDDEN
-   * (balance), RATE_LIMITED (concurrent replies, AI calls).
+   * (balance; CONTENT_BLOCKED, ACCOUNT_SUSPENDED), RATE_LIMITED (concurrent replies, AI calls),
+   * UPSTREAM_ERROR (MODERATION_UNAVAILABLE).
    */
   async send(viewer: Viewer, input: SendMessageInput): Promise<SendResult> {
-    const send = checkSendInput(input, this.deps.catalog);
+    const checked = checkSendInput(input, this.deps.catalog);
     const user = await this.em.findOne(User, viewer.userId);
     if (!user) throw new UnauthenticatedError('Account not found');
-    if (!user.settings.saveHistory) return this.sendUnstored(user, send);
+    this.deps.moderation.assertNotSuspended(user);
+    if (!user.settings.saveHistory) return this.sendUnstored(user, checked);
 
-    if (send.key) {
-      const earlier = await this.em.findOne(Message, { userId: user.id, clientMessageId: send.key });
-      if (earlier) return this.answerRetry(user, earlier, send);
+    // A retry of a stored send was checked the first time.
+    if (checked.key) {
+      const earlier = await this.em.findOne(Message, { userId: user.id, clientMessageId: checked.key });
+      if (earlier) return this.answerRetry(user, earlier, checked);
     }
+    const send = await this.screen(user, checked);
     const replyId = newId();
     await this.admit(user, send, replyId);
     let opened;
@@ -75,7 +82,7 @@ export class ReplyService {
       throw err;
     }
     const turns = send.history ? this.clientTurns(send) : opened.turns;
-    this.deps.runner.start({ messageId: replyId, sessionId: opened.chat.id, ownerId: user.id, model: send.model, turns: fitToContext(turns, send.model.contextWindow), persist: true, createdAt: opened.reply.createdAt });
+    this.deps.runner.start({ messageId: replyId, sessionId: opened.chat.id, ownerId: user.id, model: send.model, turns: fitToContext(turns, send.model.contextWindow), persist: true, createdAt: opened.reply.createdAt, author: authorOf(user) });
     return this.answer({ messageId: replyId, sessionId: opened.chat.id, stored: opened.reply }, send.model, send.wait);
   }
 
@@ -109,14 +116,13 @@ export class ReplyService {
     const running = await this.state.meta(messageId);
     if (running) {
       if (running.ownerId !== viewer.userId) throw new NotFoundError('Message');
-      return this.deps.runner.follow(messageId, afterSeq);
+      // A finished reply is one done event with the whole message, whatever was missed.
+      const { done } = await this.deps.runner.progress(messageId);
+      return done ? once(done) : this.deps.runner.follow(messageId, afterSeq);
     }
     const found = await this.storedReply(viewer, messageId);
     const stored = (await this.finishIfInterrupted(found, MessageStatus.FAILED)) ?? found;
-    const done: ReplyEvent = { messageId, sessionId: stored.chat.id, seq: 0, delta: '', reasoningDelta: '', done: true, message: stored };
-    return (async function* () {
-      yield done;
-    })();
+    return once({ messageId, sessionId: stored.chat.id, seq: 0, delta: '', reasoningDelta: '', done: true, message: stored });
   }
 
   /** Every reply event in one of the viewer's chats (stored, or with an unstored reply here). */
@@ -145,11 +151,24 @@ export class ReplyService {
     }
   }
 
+  /**
+   * The content and the history through content security: FORBIDDEN / CONTENT_BLOCKED (with
+   * the field) before anything is stored or any provider called; masked texts replace the
+   * originals.
+   */
+  private async screen(user: User, send: CheckedSend): Promise<CheckedSend> {
+    const history = send.history ?? [];
+    const items = [{ field: 'content', text: send.content }, ...history.map((m, i) => ({ field: `messageHistory.${i}.content`, text: m.content }))];
+    const [content, ...past] = await this.deps.moderation.checkInput(authorOf(user), items);
+    return { ...send, content, history: send.history && history.map((m, i) => ({ ...m, content: past[i] })) };
+  }
+
   /** saveHistory off: nothing is stored; the client key is held in the reply state instead. */
-  private async sendUnstored(user: User, send: CheckedSend): Promise<SendResult> {
-    if (send.sessionId && !(isId(send.sessionId) && (await this.em.count(Chat, { id: send.sessionId, user: user.id })))) throw new NotFoundError('Chat');
-    const earlier = send.key ? await this.state.idempotentReply(user.id, send.key) : null;
-    if (earlier) return this.answerRunning(earlier, send.model, send.wait);
+  private async sendUnstored(user: User, checked: CheckedSend): Promise<SendResult> {
+    if (checked.sessionId && !(isId(checked.sessionId) && (await this.em.count(Chat, { id: checked.sessionId, user: user.id })))) throw new NotFoundError('Chat');
+    const earlier = checked.key ? await this.state.idempotentReply(user.id, checked.key) : null;
+    if (earlier) return this.answerRunning(earlier, checked.model, checked.wait);
+    const send = await this.screen(user, checked);
     const messageId = newId();
     await this.admit(user, send, messageId);
     const raced = send.key ? await this.state.claimIdempotent(user.id, send.key, messageId) : null;
@@ -158,7 +177,7 @@ export class ReplyService {
       return this.answerRunning(raced, send.model, send.wait);
     }
     const sessionId = send.sessionId ?? newId();
-    this.deps.runner.start({ messageId, sessionId, ownerId: user.id, model: send.model, turns: fitToContext(this.clientTurns(send), send.model.contextWindow), persist: false, createdAt: new Date() });
+    this.deps.runner.start({ messageId, sessionId, ownerId: user.id, model: send.model, turns: fitToContext(this.clientTurns(send), send.model.contextWindow), persist: false, createdAt: new Date(), author: authorOf(user) });
     return this.answer({ messageId, sessionId }, send.model, send.wait);
   }
 
@@ -187,7 +206,7 @@ export class ReplyService {
       await this.state.release(user.id, reply.id);
       return this.answer(current, send.model, send.wait);
     }
-    this.deps.runner.start({ ...current, ownerId: user.id, model: send.model, turns: fitToContext(reopened.turns, send.model.contextWindow), persist: true, createdAt: reopened.createdAt });
+    this.deps.runner.start({ ...current, ownerId: user.id, model: send.model, turns: fitToContext(reopened.turns, send.model.contextWindow), persist: true, createdAt: reopened.createdAt, author: authorOf(user) });
     return this.answer(current, send.model, send.wait);
   }
 
@@ -231,4 +250,8 @@ function payload(sessionId: string, reply: Message, model: CatalogModel): SendRe
     reply,
     metadata: { modelType: model.type, responseLength: reply.content.length, tokensUsed: reply.totalTokens ?? 0 },
   };
+}
+
+async function* once(event: ReplyEvent): AsyncGenerator<ReplyEvent> {
+  yield event;
 }

@@ -61,7 +61,7 @@ export class ErrorInfo {
   @Field()
   message!: string;
 
-  @Field(() => String, { nullable: true, description: 'Why, for UPSTREAM_ERROR: one of the reasons in the error table (e.g. PROVIDER_QUOTA_EXHAUSTED).' })
+  @Field(() => String, { nullable: true, description: 'Why: one of the reasons in the error table (e.g. PROVIDER_QUOTA_EXHAUSTED; CONTENT_BLOCKED for a reply withheld by content security, whose code is CONTENT_BLOCKED too).' })
   reason?: string;
 }
 

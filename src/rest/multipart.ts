@@ -3,6 +3,7 @@ import busboy from 'busboy';
 import { WriteStream } from 'fs-capacitor';
 import Upload from 'graphql-upload/Upload.mjs';
 import { BadRequestError } from '../core/errors';
+import { processTempDir } from '../speech/speech.service';
 
 export interface SingleUpload {
   /** The file, as graphql-upload would hand it to the resolver. */
@@ -25,6 +26,8 @@ export function stopReading(req: IncomingMessage, parser?: NodeJS.WritableStream
 }
 
 const tooLarge = (max: number) => Object.assign(new Error(`The file exceeds the ${max} byte limit`), { status: 413 });
+/** 499: the client closed the connection (nginx's code; nobody is left to read the answer). */
+const interrupted = () => Object.assign(new Error('The client went away during the upload'), { status: 499 });
 
 /**
  * Reads one file field of a multipart request the way graphql-upload does (buffered on disk
@@ -41,14 +44,26 @@ export function readSingleUpload(req: IncomingMessage, field: string, maxFileSiz
     }
     const fields: Record<string, string> = {};
     let capacitor: WriteStream | undefined;
+    let fileError: Error | undefined;
+    // A client that goes away mid-body never ends the request, so nothing would end the file
+    // either: its readers (the speech service) would wait forever, holding the buffer and their
+    // own copy open. Fail the file instead: the buffer is deleted and every reader errors out.
+    req.once('close', () => {
+      if (req.complete) return;
+      fileError ??= interrupted();
+      req.unpipe(parser);
+      parser.destroy();
+      capacitor?.destroy(fileError);
+      reject(new BadRequestError('The upload was interrupted', { field, reason: 'UPLOAD_FAILED' }));
+    });
     parser.on('field', (name, value) => {
       fields[name] = value;
     });
     parser.on('file', (name, stream, info) => {
       if (name !== field || capacitor) return void stream.resume();
-      const buffer = new WriteStream();
+      // In this process's own temporary folder, so that a crash's leftovers are found at the next start.
+      const buffer = new WriteStream({ tmpdir: processTempDir });
       capacitor = buffer;
-      let fileError: Error | undefined;
       buffer.on('error', () => stream.unpipe());
       stream.on('limit', () => {
         fileError = tooLarge(maxFileSize);
@@ -56,7 +71,7 @@ export function readSingleUpload(req: IncomingMessage, field: string, maxFileSiz
         buffer.destroy(fileError);
       });
       stream.on('error', (err: Error) => {
-        fileError = err;
+        fileError ??= err;
         stream.unpipe();
         buffer.destroy(err);
       });

@@ -7,6 +7,7 @@ import { sendRestError } from '../http/http-errors';
 import { success } from './envelope';
 import { readSingleUpload } from './multipart';
 import type { RestRequest, RestRoute } from './route';
+import { strictValidatorCompiler } from './validation';
 
 const errorEnvelopeSchema = {
   type: 'object',
@@ -19,7 +20,7 @@ const errorEnvelopeSchema = {
       properties: {
         code: { type: 'integer' },
         message: { type: 'string' },
-        details: { type: 'object', properties: { field: { type: 'string' }, reason: { type: 'string' } } },
+        details: { type: 'object', properties: { field: { type: 'string' }, reason: { type: 'string' }, suspendedUntil: { type: 'string' } } },
       },
     },
   },
@@ -46,6 +47,7 @@ export function registerRestRoutes(
       method: route.method,
       url: route.path,
       config: { rateLimited: true },
+      validatorCompiler: strictValidatorCompiler,
       schema: {
         summary: route.summary,
         tags: ['v1'],

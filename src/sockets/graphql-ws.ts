@@ -7,7 +7,8 @@ import { AppError, BadRequestError } from '../core/errors';
 import { limitKey } from '../limits/rate-limits';
 import { watchCredential } from './credential-watch';
 import { formatError } from '../graphql/format-error';
-import { parseAndValidate } from '../graphql/limits';
+import { checkOperationCost, jsonBytes, parseAndValidate, responseTooLarge } from '../graphql/limits';
+import { requestErrors } from '../graphql/operation-checks';
 
 export interface GraphqlWsOptions {
   schema: GraphQLSchema;
@@ -17,6 +18,8 @@ export interface GraphqlWsOptions {
   createContext: (input: ContextInput) => AppContext;
   /** Runs before each operation (e.g. re-checks the credential); throwing refuses it. */
   beforeOperation?: (input: Omit<ContextInput, 'requestId'>, socket: Extra['socket']) => Promise<void>;
+  /** A result larger than this is replaced by an error, as on HTTP. */
+  maxResponseBytes: number;
 }
 
 /** Operations one socket may have running at once (each subscription holds server resources). */
@@ -52,6 +55,11 @@ function createGraphqlWsHandler(opts: GraphqlWsOptions): WebsocketHandler {
       }
       const parsed = parseAndValidate(opts.schema, payload.query, opts.validationRules);
       if ('errors' in parsed) return parsed.errors;
+      // The cost limit counts page sizes from the variables, so it is checked here, as Apollo does per request.
+      const overBudget = checkOperationCost(opts.schema, parsed.document, payload.operationName, payload.variables);
+      if (overBudget) return [overBudget];
+      const refused = requestErrors(opts.schema, parsed.document, payload.operationName, payload.variables);
+      if (refused) return refused;
       const input = ctx.extra.input ?? { viewer: null, ip: ctx.extra.request.ip };
       try {
         await opts.beforeOperation?.(input, ctx.extra.socket);
@@ -68,6 +76,7 @@ function createGraphqlWsHandler(opts: GraphqlWsOptions): WebsocketHandler {
     },
     onError: (_ctx, _id, _payload, errors) => toFormatted(errors),
     onNext: (_ctx, _id, _payload, _args, result) => {
+      if (jsonBytes(result, opts.maxResponseBytes) > opts.maxResponseBytes) return { errors: toFormatted([responseTooLarge(opts.maxResponseBytes)]) };
       if (!result.errors?.length) return result;
       return { ...result, errors: toFormatted(result.errors as GraphQLError[]) };
     },
@@ -83,13 +92,17 @@ export function graphqlWsHandler(deps: AppDeps, schema: GraphQLSchema, validatio
   return createGraphqlWsHandler({
     schema,
     validationRules,
+    maxResponseBytes: deps.config.timings.graphql.maxResponseBytes,
     connect: async (payload, extra) => {
       const authorization = typeof payload?.authorization === 'string' ? payload.authorization : undefined;
       const apiKey = typeof payload?.apiKey === 'string' ? payload.apiKey : undefined;
       const who = await deps.authenticator.identify({ authorization, apiKey });
       if (who.authError) throw who.authError;
+      const socket = extra.socket;
+      // Closed while the credential was checked: its 'close' may have fired already, and a
+      // watch registered now would then never be removed. Nobody is left to hear the refusal.
+      if (socket.readyState !== socket.OPEN) throw new Error('The socket closed during connection_init');
       if (who.viewer) {
-        const socket = extra.socket;
         const unwatch = watchCredential(deps.authenticator.sessions, who.viewer, (reason) => socket.close(WS_CREDENTIAL_REFUSED, reason));
         socket.once('close', unwatch);
       }

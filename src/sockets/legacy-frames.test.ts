@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { AppError } from '../core/errors';
 // message.entity loaded first fails on its import cycle with chat.entity; the index loads them in a working order.
 import '../db/entities';
-import { Message, MessageStatus } from '../db/entities/message.entity';
+import { Message, MessageStatus, Role } from '../db/entities/message.entity';
 import { isObject, messageInput, optionalString, parseFrame, replyFrame, str, textOf } from './legacy-frames';
 
 function badRequest(fn: () => unknown): AppError {
@@ -161,13 +161,13 @@ describe('messageInput', () => {
 });
 
 describe('replyFrame', () => {
-  const message = (fields: Partial<Pick<Message, 'content' | 'status' | 'promptTokens' | 'completionTokens' | 'totalTokens'>>) => Object.assign(new Message(), fields);
+  const message = (fields: Partial<Pick<Message, 'content' | 'status' | 'promptTokens' | 'completionTokens' | 'totalTokens'>>) => Object.assign(new Message(), { role: Role.ASSISTANT }, fields);
 
   it('carries only ids, seq, delta and done for a delta', () => {
     expect(replyFrame({ messageId: 'm1', sessionId: 'c1', seq: 3, delta: '你', reasoningDelta: '', done: false })).toStrictEqual({ chatId: 'c1', messageId: 'm1', seq: 3, delta: '你', done: false });
   });
 
-  it('adds content, status and snake_case usage to the done frame', () => {
+  it('adds content, aiGenerated, status and snake_case usage to the done frame', () => {
     const done = message({ content: '你好！', status: MessageStatus.COMPLETE, promptTokens: 12, completionTokens: 3, totalTokens: 15 });
     expect(replyFrame({ messageId: 'm1', sessionId: 'c1', seq: 4, delta: '', reasoningDelta: '', done: true, message: done })).toStrictEqual({
       chatId: 'c1',
@@ -176,6 +176,7 @@ describe('replyFrame', () => {
       delta: '',
       done: true,
       content: '你好！',
+      aiGenerated: true,
       status: 'COMPLETE',
       usage: { prompt_tokens: 12, completion_tokens: 3, total_tokens: 15 },
     });

@@ -1,5 +1,7 @@
 import type { RawData } from 'ws';
 import { BadRequestError } from '../core/errors';
+import { Role } from '../db/entities/message.entity';
+import { checkText } from '../core/text';
 import type { ReplyEvent as ReplyEventPayload } from '../replies/reply-event';
 import type { SendMessageInput } from '../replies/reply.service';
 
@@ -54,16 +56,13 @@ export function messageInput(data: unknown): SendMessageInput {
   const role = optionalString(data, 'role');
   // Only the user speaks here; an assistant or system message would forge the AI's side.
   if (role !== undefined && role.toLowerCase() !== 'user') throw new BadRequestError('role must be "user"', { field: 'role', reason: 'UNSUPPORTED' });
-  return {
-    content: data.content,
-    sessionId: optionalString(data, 'chatId'),
-    modelId: optionalString(data, 'modelId'),
-    clientMessageId: optionalString(data, 'clientMessageId'),
-    stream: true,
-  };
+  const fields = { content: data.content, chatId: optionalString(data, 'chatId'), modelId: optionalString(data, 'modelId'), clientMessageId: optionalString(data, 'clientMessageId') };
+  // The same text rule as GraphQL and REST (INVALID_TEXT), named by the frame's own fields.
+  checkText(fields);
+  return { content: fields.content, sessionId: fields.chatId, modelId: fields.modelId, clientMessageId: fields.clientMessageId, stream: true };
 }
 
-/** One reply event as the `message` frame data; the done one adds content, status and usage. */
+/** One reply event as the `message` frame data; the done one adds content, aiGenerated, status and usage. */
 export function replyFrame(e: ReplyEventPayload): Data {
   const frame: Data = { chatId: e.sessionId, messageId: e.messageId, seq: e.seq, delta: e.delta, done: e.done };
   // Only reasoning models send reasoning; other clients' frames stay as they were.
@@ -71,6 +70,8 @@ export function replyFrame(e: ReplyEventPayload): Data {
   if (e.done && e.message) {
     const m = e.message;
     frame.content = m.content;
+    // Clients label AI text ("AI生成"); every transport says which text the AI wrote.
+    frame.aiGenerated = m.role === Role.ASSISTANT;
     if (m.reasoning) frame.reasoning = m.reasoning;
     frame.status = m.status;
     if (m.finishReason) frame.finishReason = m.finishReason;

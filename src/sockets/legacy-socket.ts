@@ -16,7 +16,8 @@ const MAX_CLOSE_REASON_BYTES = 123;
 /**
  * One `/v1/ws` connection: JSON frames `{type, data, timestamp}` for clients
  * that cannot speak graphql-ws. `auth` first; then each `message` frame runs sendMessage
- * (streaming) on the same services as GraphQL and streams the reply back; `ping` gets `pong`.
+ * (streaming) on the same services as GraphQL and streams the reply back; `ping` gets `pong`
+ * once signed in.
  */
 class LegacySession {
   private viewer: Viewer | null = null;
@@ -69,10 +70,10 @@ class LegacySession {
   private async receive(raw: RawData): Promise<void> {
     if (this.closed) return; // queued behind a frame that closed the socket
     const frame = parseFrame(raw);
-    if (frame?.type === 'ping') return this.send('pong');
     if (frame?.type === 'auth') return this.authenticate(frame);
-    // Before auth, anything else is refused outright: the client is not speaking the protocol.
+    // Before auth, anything else (a ping too) is refused outright: the protocol starts with auth.
     if (!this.viewer) return this.refuse('Send an auth frame first');
+    if (frame?.type === 'ping') return this.send('pong');
     if (!frame) return this.sendError(new BadRequestError('Frames are JSON objects', { reason: 'MALFORMED_FRAME' }));
     if (frame.type === 'message') return this.message(this.viewer, frame.data);
     const named = typeof frame.type === 'string' && frame.type.length <= 32 ? ` "${frame.type}"` : '';

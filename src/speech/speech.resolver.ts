@@ -17,6 +17,6 @@ export class SpeechResolver {
     @Arg('language', () => String, { nullable: true, description: 'A language code such as zh, en or en-US. Omitted or auto: the provider detects the language.' }) language?: string,
   ): Promise<Transcription> {
     await ctx.services.limits.consume('ai', limitKey({ userId: ctx.viewer!.userId }));
-    return ctx.services.speech.transcribe(audio, language);
+    return ctx.services.speech.transcribe(audio, language, ctx.viewer!.userId);
   }
 }

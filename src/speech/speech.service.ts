@@ -1,11 +1,13 @@
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, open, rename, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { mkdtemp, open, readdir, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError, BadRequestError, PayloadTooLargeError } from '../core/errors';
 import type { Logger } from '../core/logger';
+import type { ModerationService } from '../moderation/moderation.service';
 import { ProviderError } from '../models/provider-errors';
 import { remuxAdtsToM4a } from './aac-remux';
 import { ACCEPTED_AUDIO, AUDIO_EXTENSION, type AudioFormat, detectAudioFormat, id3TagLength, SNIFF_BYTES, wavDurationSeconds } from './audio-format';
@@ -32,6 +34,8 @@ export interface SpeechOptions {
   transcriber: Transcriber | undefined;
   maxUploadBytes: number;
   logger: Logger;
+  /** Transcripts go through content security before they are returned. */
+  moderation?: ModerationService;
 }
 
 const LANGUAGE = /^[a-z]{2,3}(-[A-Za-z]{2,4})?$/;
@@ -54,6 +58,49 @@ function uploadError(err: unknown): AppError {
 
 const seconds = (s: number) => Math.round(s * 1000) / 1000;
 
+/*
+ * Temporary files (audio being prepared here, and REST uploads being received) live in a
+ * folder per process, `<pid>-<random>`, under a root of the server's own: a crash leaves its
+ * folder behind, and the next start removes the folders of processes that are gone without
+ * touching those of other instances still running on the same machine.
+ */
+const TEMP_ROOT = join(tmpdir(), `chat-assistant-server-${process.getuid?.() ?? 0}`);
+const PROCESS_DIR = join(TEMP_ROOT, `${process.pid}-${randomBytes(6).toString('hex')}`);
+const PROCESS_DIR_NAME = /^(\d+)-[0-9a-f]+$/;
+
+/** This process's temporary folder (made when missing: something may clean /tmp behind our back). */
+export function processTempDir(): string {
+  mkdirSync(PROCESS_DIR, { recursive: true, mode: 0o700 });
+  return PROCESS_DIR;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it runs, as someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporary folders of earlier runs: those of processes no longer running, and
+ * any other of this pid's (a restarted container gets the same pid again). Returns their names.
+ */
+export async function removeLeftoverTempFiles(): Promise<string[]> {
+  const names = await readdir(TEMP_ROOT).catch(() => []);
+  const removed: string[] = [];
+  for (const name of names) {
+    const pid = PROCESS_DIR_NAME.exec(name)?.[1];
+    if (!pid || join(TEMP_ROOT, name) === PROCESS_DIR) continue;
+    if (Number(pid) !== process.pid && isRunning(Number(pid))) continue;
+    await rm(join(TEMP_ROOT, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
 /**
  * Speech to text. The upload goes to a temporary file (never whole into memory), its format is
  * read from its bytes, raw AAC is remuxed into an m4a (providers refuse bare ADTS), the file
@@ -64,9 +111,10 @@ export class SpeechService {
 
   /**
    * Errors: BAD_REQUEST (SERVICE_NOT_CONFIGURED, empty, unsupported format, bad language),
-   * PAYLOAD_TOO_LARGE, UPSTREAM_ERROR (PROVIDER_*).
+   * PAYLOAD_TOO_LARGE, UPSTREAM_ERROR (PROVIDER_*, MODERATION_UNAVAILABLE), FORBIDDEN
+   * (CONTENT_BLOCKED: the transcript, field `transcript`, is not returned).
    */
-  async transcribe(upload: Promise<AudioUpload> | AudioUpload, language?: string | null): Promise<Transcription> {
+  async transcribe(upload: Promise<AudioUpload> | AudioUpload, language?: string | null, userId?: string): Promise<Transcription> {
     const hint = languageHint(language);
     const transcriber = this.opts.transcriber;
     if (!transcriber) throw new BadRequestError('Speech to text is not available: this server has no speech provider configured', { reason: 'SERVICE_NOT_CONFIGURED' });
@@ -76,7 +124,7 @@ export class SpeechService {
     } catch (err) {
       throw uploadError(err);
     }
-    const dir = await mkdtemp(join(tmpdir(), 'stt-'));
+    const dir = await mkdtemp(join(processTempDir(), 'stt-'));
     try {
       const { path, head, bytes } = await this.receive(file, dir);
       if (bytes === 0) throw new BadRequestError('The audio file is empty', { field: 'audio', reason: 'EMPTY_FILE' });
@@ -84,7 +132,8 @@ export class SpeechService {
       if (!format) throw new BadRequestError(`Unsupported audio format: send ${ACCEPTED_AUDIO}`, { field: 'audio', reason: 'UNSUPPORTED_AUDIO_FORMAT' });
       const audio = await prepare(path, format, head, bytes);
       const result = await this.run(transcriber, audio, hint);
-      return { text: result.text, language: hint ?? result.detectedLanguage ?? null, durationSeconds: audio.durationSeconds ?? null };
+      const [text] = userId && this.opts.moderation ? await this.opts.moderation.checkUserInput(userId, [{ field: 'transcript', text: result.text }]) : [result.text];
+      return { text, language: hint ?? result.detectedLanguage ?? null, durationSeconds: audio.durationSeconds ?? null };
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

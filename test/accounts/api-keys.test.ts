@@ -51,6 +51,19 @@ describe('API keys', () => {
     expect((await openGraphqlWs(t.wsUrl, { apiKey: 'cak_nope' })).acked).toBe(false);
   });
 
+  it('refuses a bad key sent next to a valid token, and a key and a token of two different accounts', async () => {
+    const alice = await login(t);
+    const bob = await login(t);
+    const bobsKey = (await t.gql(CreateApiKeyDocument, { name: 'bob' }, { token: bob.token })).body.data!.createApiKey.secret;
+    const aliceKey = (await t.gql(CreateApiKeyDocument, { name: 'alice' }, { token: alice.token })).body.data!.createApiKey.secret;
+    for (const apiKey of ['cak_' + 'A'.repeat(43), bobsKey]) {
+      const res = await t.gql(MeDocument, {}, { token: alice.token, apiKey });
+      expect([res.status, res.body.errors?.[0].extensions.code]).toEqual([401, 'UNAUTHENTICATED']);
+    }
+    const both = await t.gql(MeDocument, {}, { token: alice.token, apiKey: aliceKey });
+    expect(both.body.data?.me.id).toBe(alice.userId);
+  });
+
   it('revokes at once: the key stops working everywhere and its open socket closes', async () => {
     const { token } = await login(t);
     const { secret, apiKey } = await createKey(token);
@@ -116,11 +129,77 @@ describe('API keys', () => {
     expect((await t.gql(CreateApiKeyDocument, { name: 'after revoking one' }, { token })).body.data!.createApiKey.secret).toMatch(/^cak_/);
   });
 
-  it('cannot log out with an API key (it is not a login token)', async () => {
-    const { token } = await login(t);
-    const { secret } = await createKey(token);
-    const res = await t.gql(LogoutDocument, {}, { apiKey: secret });
-    expect(res.body.errors?.[0].extensions).toMatchObject({ code: 'BAD_REQUEST', details: { reason: 'NOT_A_LOGIN_TOKEN' } });
-    expect((await t.gql(MeDocument, {}, { apiKey: secret })).status).toBe(200);
+  describe('what an API key may not do', () => {
+    const REFUSED = { code: 'FORBIDDEN', status: 403, details: { reason: 'LOGIN_TOKEN_REQUIRED' } };
+
+    /** A user with two keys, signed in with a login token too. */
+    async function userWithKeys() {
+      const user = await login(t);
+      const first = await createKey(user.token, 'first');
+      const second = await createKey(user.token, 'second');
+      return { ...user, first, second };
+    }
+    /** What the database holds for the user: keys (revoked or not) and revoked login tokens. */
+    const stored = async (userId: string) => ({
+      keys: await rows(t, 'select id, revoked_at from api_keys where user_id = ? order by id', [userId]),
+      revokedTokens: await rows(t, 'select jti from revoked_tokens where user_id = ?', [userId]),
+    });
+
+    it('cannot create, list or revoke API keys, nor log out, over GraphQL: FORBIDDEN LOGIN_TOKEN_REQUIRED, and nothing changes', async () => {
+      const { token, userId, first, second } = await userWithKeys();
+      const before = await stored(userId);
+      expect(before).toEqual({
+        keys: [first.apiKey.id, second.apiKey.id].sort().map((id) => ({ id, revoked_at: null })),
+        revokedTokens: [],
+      });
+
+      const apiKey = first.secret;
+      const answers = [
+        await t.gql(CreateApiKeyDocument, { name: 'minted by a key' }, { apiKey }),
+        await t.gql(ApiKeysDocument, {}, { apiKey }),
+        await t.gql(RevokeApiKeyDocument, { id: second.apiKey.id }, { apiKey }),
+        await t.gql(RevokeApiKeyDocument, { id: first.apiKey.id }, { apiKey }),
+        await t.gql(RevokeApiKeyDocument, { id: '01hzzzzzzzzzzzzzzzzzzzzzzz' }, { apiKey }),
+        await t.gql(LogoutDocument, {}, { apiKey }),
+      ];
+      for (const res of answers) {
+        expect([res.status, res.body.data ?? null, res.body.errors?.[0].extensions]).toEqual([403, null, expect.objectContaining(REFUSED)]);
+      }
+
+      expect(await stored(userId)).toEqual(before);
+      // Both keys and the login token still work.
+      for (const creds of [{ apiKey: first.secret }, { apiKey: second.secret }, { token }]) {
+        expect((await t.gql(MeDocument, {}, creds)).body.data!.me.id).toBe(userId);
+      }
+    });
+
+    it('is refused the same over graphql-ws and REST', async () => {
+      const { userId, first } = await userWithKeys();
+      const before = await stored(userId);
+
+      const created = await collect(t.ws({ apiKey: first.secret }), CreateApiKeyDocument, { name: 'minted over ws' });
+      expect(created.results[0].errors![0].extensions).toMatchObject(REFUSED);
+      const listed = await collect(t.ws({ apiKey: first.secret }), ApiKeysDocument);
+      expect(listed.results[0].errors![0].extensions).toMatchObject(REFUSED);
+
+      const rest = await t.rest('POST', '/v1/auth/logout', { apiKey: first.secret });
+      expect([rest.status, rest.body.data, rest.body.error]).toEqual([403, null, expect.objectContaining({ code: 403, details: { reason: 'LOGIN_TOKEN_REQUIRED' } })]);
+
+      expect(await stored(userId)).toEqual(before);
+    });
+
+    it('leaves all of it to a login token', async () => {
+      const { token, userId, first, second } = await userWithKeys();
+      const listed = await t.gql(ApiKeysDocument, {}, { token });
+      expect(listed.body.data!.apiKeys.map((k) => k.id)).toEqual([second.apiKey.id, first.apiKey.id]);
+      expect((await t.gql(RevokeApiKeyDocument, { id: first.apiKey.id }, { token })).body.data).toEqual({ revokeApiKey: true });
+      expect((await t.gql(LogoutDocument, {}, { token })).body).toEqual({ data: { logout: true } });
+      const after = await stored(userId);
+      expect(after.keys.find((k) => k.id === first.apiKey.id)!.revoked_at).not.toBeNull();
+      expect(after.keys.find((k) => k.id === second.apiKey.id)!.revoked_at).toBeNull();
+      expect(after.revokedTokens).toHaveLength(1);
+      // A key made before logging out outlives the login token, as it is meant to.
+      expect((await t.gql(MeDocument, {}, { apiKey: second.secret })).body.data!.me.id).toBe(userId);
+    });
   });
 });

@@ -35,8 +35,8 @@ describe('chats over /v1', () => {
     expect(Object.keys(chat).sort()).toEqual(['category', 'createdAt', 'id', 'isStarred', 'messageCount', 'messages', 'preview', 'tags', 'title', 'updatedAt']);
     expect(chat).toMatchObject({ title: '旅行计划', preview: '杭州西湖', category: 'life', tags: ['旅行'], isStarred: false, messageCount: 2 });
     expect(chat.messages).toEqual([
-      { id: expect.any(String), role: 'user', content: '去哪儿玩？', status: 'COMPLETE', model: null, timestamp: '2024-02-22T14:30:00.000Z' },
-      { id: expect.any(String), role: 'assistant', content: '杭州西湖', status: 'COMPLETE', model: null, timestamp: expect.any(String) },
+      { id: expect.any(String), role: 'user', content: '去哪儿玩？', aiGenerated: false, status: 'COMPLETE', model: null, timestamp: '2024-02-22T14:30:00.000Z' },
+      { id: expect.any(String), role: 'assistant', content: '杭州西湖', aiGenerated: true, status: 'COMPLETE', model: null, timestamp: expect.any(String) },
     ]);
 
     const one = await t.rest<RestChat>('GET', `/v1/chats/${chat.id}`, { token });

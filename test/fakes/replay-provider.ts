@@ -36,8 +36,8 @@ export const MANIFEST = JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'),
 
 /** How to answer one call. */
 export type Replay =
-  /** A recorded stream (a file in the fixtures), each event `delayMs` after the one before. */
-  | { stream: string; delayMs?: number }
+  /** A recorded stream (a file in the fixtures), each event `delayMs` after the one before, once `gate` resolves. */
+  | { stream: string; delayMs?: number; gate?: Promise<unknown> }
   /** A recorded error answer (a `.error.json` file in the fixtures). */
   | { error: string }
   /** Accept the request and never answer. */
@@ -77,6 +77,7 @@ export async function startReplayProvider(options: { apiKey?: string; rejectStre
       const recorded = JSON.parse(readFileSync(join(FIXTURES, replay.error), 'utf8')) as { status: number; body: unknown };
       return json(res, recorded.status, recorded.body);
     }
+    await replay.gate;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': `req-replay-${state.calls.length}` });
     res.flushHeaders();
     req.socket.setNoDelay(true);

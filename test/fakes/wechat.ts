@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { listenFake } from './http-fake';
 
 export const FAKE_WECHAT_APP_ID = 'wxfake0123456789';
@@ -16,17 +17,18 @@ interface CodeBehaviour {
  * A fake of WeChat's `GET /sns/jscode2session`, answering like the real one: JSON with a
  * text/plain content type, `session_key` on success, `errcode`/`errmsg` on failure, codes
  * single-use (40163 on reuse, 40029 when unknown), 40125 for a wrong app secret.
+ * `extra` answers other paths on the same host (e.g. fakeWechatSecurity's endpoints).
  */
-export async function startFakeWechat() {
+export async function startFakeWechat(opts: { extra?: (req: IncomingMessage, res: ServerResponse, body: Buffer) => boolean } = {}) {
   const codes = new Map<string, CodeBehaviour>();
   const used = new Set<string>();
   const calls: Array<Record<string, string>> = [];
   const sessionKeys: string[] = [];
 
-  const fake = await listenFake((req, res) => {
+  const fake = await listenFake((req, res, body) => {
     const url = new URL(req.url ?? '/', 'http://fake');
     const send = (body: object) => void res.writeHead(200, { 'content-type': 'text/plain' }).end(JSON.stringify(body));
-    if (url.pathname !== '/sns/jscode2session') return void res.writeHead(404).end();
+    if (url.pathname !== '/sns/jscode2session') return void (opts.extra?.(req, res, body) || res.writeHead(404).end());
     const q = Object.fromEntries(url.searchParams);
     calls.push(q);
     if (q.appid !== FAKE_WECHAT_APP_ID || q.secret !== FAKE_WECHAT_SECRET || q.grant_type !== 'authorization_code') {

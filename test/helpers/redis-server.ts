@@ -29,6 +29,9 @@ export async function startPrivateRedis(port = 20000 + Math.floor(Math.random() 
     proc.kill('SIGKILL');
     await exited;
   };
+  /** SIGSTOP: the server keeps its connections open but answers nothing (a hung Redis). */
+  const pause = () => void proc?.kill('SIGSTOP');
+  const resume = () => void proc?.kill('SIGCONT');
   await start();
-  return { url: `redis://127.0.0.1:${port}`, port, start, stop };
+  return { url: `redis://127.0.0.1:${port}`, port, start, stop, pause, resume };
 }

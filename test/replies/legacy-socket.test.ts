@@ -37,16 +37,19 @@ describe('legacy WebSocket /v1/ws', () => {
     await ai.close();
   });
 
-  it('answers ping with pong before auth, and auth with the user id; every frame has an ISO timestamp', async () => {
+  it('refuses a ping before auth with 4401, answers auth with the user id and then ping with pong; every frame has an ISO timestamp', async () => {
     const { token, userId } = await login(t);
+    const early = await open();
+    early.send({ type: 'ping' });
+    expect((await early.waitFor((f) => f.type === 'error')).data).toMatchObject({ code: 'UNAUTHENTICATED' });
+    expect((await early.closed()).code).toBe(4401);
+
     const c = await open();
-    c.send({ type: 'ping' });
-    await c.waitFor((f) => f.type === 'pong');
     c.send({ type: 'auth', token, timestamp: new Date().toISOString() });
     expect((await c.waitFor((f) => f.type === 'auth')).data).toEqual({ ok: true, userId });
     c.send({ type: 'ping' });
-    await c.waitFor((f) => f.type === 'pong' && c.ofType('pong').length === 2);
-    expect(c.frames.map((f) => f.type)).toEqual(['pong', 'auth', 'pong']);
+    await c.waitFor((f) => f.type === 'pong');
+    expect(c.frames.map((f) => f.type)).toEqual(['auth', 'pong']);
     for (const f of c.frames) expect(f.timestamp).toMatch(ISO);
   });
 

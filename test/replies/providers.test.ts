@@ -8,6 +8,7 @@ import { connectLegacy } from '../helpers/legacy-ws';
 import { captureLogs } from '../helpers/log-capture';
 import { dataOf } from '../helpers/replies';
 import { startTestApp, subscribe, type TestApp } from '../helpers/test-app';
+import { waitFor } from '../helpers/wait';
 import { ProviderChatDocument, ProviderModelsDocument, ProviderReplyDocument, ProviderReplyStreamDocument, type ReplyPartsFragment } from '../generated/graphql';
 
 /*
@@ -123,16 +124,22 @@ describe('replies from real provider recordings', () => {
     });
 
     it('sendMessage (streaming) + replyStream: deltas, reasoning deltas, the done event, and the stored row', async () => {
-      replay.next.push({ stream: fixture.file });
+      // The recording plays once the subscriber follows the reply, so it sees every delta.
+      let open!: () => void;
+      replay.next.push({ stream: fixture.file, gate: new Promise<void>((resolve) => (open = resolve)) });
+      const following = jest.spyOn(t.app.deps.replies.state.topics, 'subscribe');
       const started = dataOf(await send(`streaming ${fixture.file}`, { stream: true })).sendMessage;
       const sub = subscribe(t.ws({ authorization: `Bearer ${token}` }), ProviderReplyStreamDocument, { messageId: started.messageId });
+      await waitFor(() => following.mock.calls.some(([topic, id]) => topic === 'reply' && id === started.messageId), 5000, 'the subscriber following the reply');
+      following.mockRestore();
+      open();
       const done = await sub.until((r) => r.data?.replyStream.done === true);
       const events = sub.results.map((r) => dataOf(r).replyStream);
       sub.dispose();
       const expected = expectedMessage(fixture);
       expect(dataOf(done).replyStream.message).toMatchObject(expected);
+      if (fixture.expected.content || fixture.expected.reasoning) expect(events.length).toBeGreaterThan(1);
       if (outcome.status !== 'BLOCKED') {
-        // A follower that joined late gets what it missed; either way the deltas add up.
         expect(events.map((e) => e.delta).join('')).toBe(fixture.expected.content);
         expect(events.map((e) => e.reasoningDelta).join('')).toBe(fixture.expected.reasoning);
       }

@@ -30,7 +30,7 @@ describe('AI over /v1', () => {
     expect(first.body).toEqual({
       code: 200,
       message: 'success',
-      data: { sessionId: expect.any(String), messageId: expect.any(String), reply: { content: 'Echo: 你好', time: expect.stringMatching(/Z$/) } },
+      data: { sessionId: expect.any(String), messageId: expect.any(String), reply: { content: 'Echo: 你好', aiGenerated: true, time: expect.stringMatching(/Z$/) } },
     });
     const second = await t.rest<ChatMessageReply>('POST', '/v1/chat/message', { token, body: { content: '再见', sessionId: first.body.data.sessionId } });
     expect(second.body.data.sessionId).toBe(first.body.data.sessionId);
@@ -54,6 +54,7 @@ describe('AI over /v1', () => {
     const u = usageFor(call.body, 'Echo: and now?');
     expect(res.body.data).toEqual({
       text: 'Echo: and now?',
+      aiGenerated: true,
       reasoning: null,
       status: 'complete',
       finishReason: 'stop',

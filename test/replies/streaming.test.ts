@@ -26,15 +26,26 @@ describe('following, resuming and stopping replies', () => {
   it('a subscriber resuming with afterSeq gets exactly the missing deltas', async () => {
     const { t, ai } = fx;
     const { token } = await login(t);
-    ai.delayMs = 5; // chunks a few ms apart: one delta each
+    ai.delayMs = 20; // chunks apart: one delta each
     ai.nextReplies.push('0123456789ABCDEFGHIJ');
-    const out = await sent(t, token, { content: 'digits' }); // finished, still buffered
-    ai.delayMs = 0;
+    const out = await sent(t, token, { content: 'digits', stream: true });
+    await waitFor(async () => (await t.app.deps.replies.state.events(out.messageId)).length >= 3, 5000, 'three deltas');
     const { results } = await collect(t.ws({ authorization: `Bearer ${token}` }), ReplyStreamDocument, { messageId: out.messageId, afterSeq: 3 });
+    ai.delayMs = 0;
     const events = results.map((r) => dataOf(r).replyStream);
     expect(events.map((e) => e.seq)).toEqual([4, 5, 6, 7, 8]);
     expect(events.filter((e) => !e.done).map((e) => e.delta).join('')).toBe('9ABCDEFGHIJ');
     expect(events.at(-1)?.message?.content).toBe('0123456789ABCDEFGHIJ');
+  });
+
+  it('a subscriber to a finished reply gets exactly one done event with the whole message, whatever afterSeq says', async () => {
+    const { t } = fx;
+    const { token } = await login(t);
+    const out = await sent(t, token, { content: 'finished already' });
+    for (const afterSeq of [0, 2]) {
+      const { results } = await collect(t.ws({ authorization: `Bearer ${token}` }), ReplyStreamDocument, { messageId: out.messageId, afterSeq });
+      expect(results.map((r) => dataOf(r).replyStream)).toEqual([expect.objectContaining({ done: true, delta: '', message: expect.objectContaining({ status: 'COMPLETE', content: 'Echo: finished already' }) })]);
+    }
   });
 
   it('sends chunks that arrive together as one delta', async () => {
@@ -42,8 +53,7 @@ describe('following, resuming and stopping replies', () => {
     const { token } = await login(t);
     ai.nextReplies.push('0123456789ABCDEFGHIJ'); // seven chunks written back to back
     const out = await sent(t, token, { content: 'all at once' });
-    const { results } = await collect(t.ws({ authorization: `Bearer ${token}` }), ReplyStreamDocument, { messageId: out.messageId });
-    const events = results.map((r) => dataOf(r).replyStream);
+    const events = await t.app.deps.replies.state.events(out.messageId);
     const deltas = events.filter((e) => !e.done);
     expect(deltas.length).toBeLessThan(7);
     expect(deltas.map((e) => e.delta).join('')).toBe('0123456789ABCDEFGHIJ');

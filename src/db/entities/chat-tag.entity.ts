@@ -8,6 +8,7 @@ export class ChatTag {
   @ManyToOne(() => Chat, { primary: true, deleteRule: 'cascade' })
   chat!: Chat;
 
+  /** An exact key (binary collation on MySQL): see exact-keys.ts. */
   @PrimaryKey({ type: 'string', length: 32 })
   tag!: string;
 

@@ -4,9 +4,10 @@ import { ChatTag } from './chat-tag.entity';
 import { Chat } from './chat.entity';
 import { LedgerEntry } from './ledger-entry.entity';
 import { Message } from './message.entity';
+import { ModerationEvent } from './moderation-event.entity';
 import { PaymentOrder } from './payment-order.entity';
 import { RevokedToken } from './revoked-token.entity';
 import { User, UserSettings } from './user.entity';
 
 /** Every entity, in one list for MikroORM discovery. */
-export const ENTITIES = [User, UserSettings, ApiKey, RevokedToken, Chat, ChatTag, ChatActivity, Message, PaymentOrder, LedgerEntry] as const;
+export const ENTITIES = [User, UserSettings, ApiKey, RevokedToken, Chat, ChatTag, ChatActivity, Message, PaymentOrder, LedgerEntry, ModerationEvent] as const;

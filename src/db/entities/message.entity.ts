@@ -129,6 +129,7 @@ export class Message {
   @Property({ type: 'boolean', default: false })
   usageEstimated: boolean = false;
 
+  /** An exact key (binary collation on MySQL): see exact-keys.ts. */
   @Property({ type: 'string', length: 64, nullable: true })
   clientMessageId?: string | null;
 

@@ -23,6 +23,7 @@ export class PaymentOrder {
   @ManyToOne(() => User)
   user!: User;
 
+  /** An exact key (binary collation on MySQL): see exact-keys.ts. */
   @Property({ type: 'string', length: 64 })
   clientOrderId!: string;
 
@@ -33,6 +34,7 @@ export class PaymentOrder {
   @Property({ type: 'integer' })
   amount!: number;
 
+  /** An exact key (binary collation on MySQL): see exact-keys.ts. */
   @Unique()
   @Property({ type: 'string', length: 32 })
   outTradeNo!: string;

@@ -32,14 +32,16 @@ export class User {
   @PrimaryKey({ type: 'string', length: 26 })
   id: string = newId();
 
-  /** The mini-program the openid belongs to ('local' for development logins). */
+  /** The mini-program the openid belongs to ('local' for development logins). An exact key (binary collation on MySQL): see exact-keys.ts. */
   @Property({ type: 'string', length: 64 })
   appId!: string;
 
+  /** An exact key (binary collation on MySQL): see exact-keys.ts. */
   @Field()
   @Property({ type: 'string', length: 128 })
   openid!: string;
 
+  /** An exact key (binary collation on MySQL): see exact-keys.ts. */
   @Unique()
   @Property({ type: 'string', length: 128, nullable: true })
   unionid?: string | null;
@@ -59,6 +61,11 @@ export class User {
   @Field(() => Int, { description: 'Balance in fen (CNY cents).' })
   @Property({ type: 'integer', default: 0 })
   balance: number = 0;
+
+  /** Set when repeated content violations suspend the user; the suspension ends by itself at this time. */
+  @Field(() => Date, { nullable: true, description: 'While in the future, sending messages and saving chats are refused (FORBIDDEN / ACCOUNT_SUSPENDED) after repeated content violations.' })
+  @Property({ type: 'datetime', length: 3, nullable: true })
+  suspendedUntil?: Date | null;
 
   @Field()
   @Index()
