@@ -1,5 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { print } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -7,6 +5,7 @@ import { openOrm } from '../../src/db/orm';
 import { parseConfig } from '../../src/config';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { LoginDocument, ProviderChatDocument, ProviderReplyDocument, ProviderReplyStreamDocument, StopGenerationDocument } from '../generated/graphql';
+import { type ChildServer, startChildServer } from '../helpers/child-server';
 import { freshDatabaseUrl } from '../helpers/database';
 import { startPrivateRedis } from '../helpers/redis-server';
 import { subscribe } from '../helpers/test-app';
@@ -18,38 +17,12 @@ import { waitFor } from '../helpers/wait';
  * retry of the same request must generate it again. The server runs as a real process.
  */
 
-const ROOT = join(__dirname, '..', '..');
 /** Short timings, so the sweep and the liveness key act within a test's patience. */
 const TIMINGS = { replies: { sweepIntervalMs: 200, sweepMinAgeMs: 300, heartbeatMs: 100, heartbeatTtlMs: 600 } };
 
-interface Child {
-  url: string;
-  kill9(): Promise<void>;
-  stop(): Promise<void>;
-}
+type Child = ChildServer;
 
-async function startChild(env: Record<string, string>): Promise<Child> {
-  const proc: ChildProcess = spawn(process.execPath, ['-r', join(ROOT, 'test/helpers/swc-register.js'), join(ROOT, 'test/faults/child-server.ts')], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', JWT_SECRET: 'kill-test-secret-long-enough-for-hs256', LOG_LEVEL: 'silent', CHILD_TIMINGS: JSON.stringify(TIMINGS), ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const line = out.split('\n').find((l) => l.startsWith('{"url"'));
-      if (line) resolve((JSON.parse(line) as { url: string }).url);
-    });
-    proc.once('exit', (code) => reject(new Error(`the server exited with ${code} before listening`)));
-  });
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  const signal = async (name: NodeJS.Signals) => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill(name);
-    await exited;
-  };
-  return { url, kill9: () => signal('SIGKILL'), stop: () => signal('SIGTERM') };
-}
+const startChild = (env: Record<string, string>): Promise<Child> => startChildServer({ JWT_SECRET: 'kill-test-secret-long-enough-for-hs256', CHILD_TIMINGS: JSON.stringify(TIMINGS), ...env });
 
 async function gql<R, V>(url: string, document: import('@graphql-typed-document-node/core').TypedDocumentNode<R, V>, variables: V, token?: string) {
   const res = await fetch(`${url}/graphql`, {

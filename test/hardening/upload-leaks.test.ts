@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +7,7 @@ import { processTempDir } from '../../src/speech/speech.service';
 import { LoginDocument } from '../generated/graphql';
 import { login } from '../helpers/accounts';
 import { wavFile } from '../helpers/audio';
+import { type ChildServer, startChildServer } from '../helpers/child-server';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 import { waitFor } from '../helpers/wait';
 
@@ -18,7 +18,6 @@ import { waitFor } from '../helpers/wait';
  * /proc/self/fd (the app runs in this process).
  */
 
-const ROOT = join(__dirname, '..', '..');
 /** This process's folder (the app's, since it runs here) and the root of every process's. */
 const OWN_DIR = processTempDir();
 const TEMP_ROOT = dirname(OWN_DIR);
@@ -122,32 +121,9 @@ describe('abandoned REST speech uploads', () => {
   });
 });
 
-/** The real server in a process of its own (test/faults/child-server.ts), to kill with SIGKILL. */
-async function startChild(): Promise<{ url: string; pid: number; kill9(): Promise<void> }> {
-  const databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'chat-test-')), 'app.db')}`;
-  const proc: ChildProcess = spawn(process.execPath, ['-r', join(ROOT, 'test/helpers/swc-register.js'), join(ROOT, 'test/faults/child-server.ts')], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', JWT_SECRET: 'upload-leak-test-secret-long-enough', LOG_LEVEL: 'silent', DATABASE_URL: databaseUrl },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const line = out.split('\n').find((l) => l.startsWith('{"url"'));
-      if (line) resolve((JSON.parse(line) as { url: string }).url);
-    });
-    proc.once('exit', (code) => reject(new Error(`the server exited with ${code} before listening`)));
-  });
-  return {
-    url,
-    pid: proc.pid!,
-    kill9: async () => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-      await exited;
-    },
-  };
+/** The real server in a process of its own, on its own SQLite file, to kill with SIGKILL. */
+function startChild(): Promise<ChildServer> {
+  return startChildServer({ DATABASE_URL: `sqlite:${join(mkdtempSync(join(tmpdir(), 'chat-test-')), 'app.db')}` });
 }
 
 describe('temporary files of a crashed run', () => {
