@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import type { AppConfig } from './config';
 import { isDatabaseReachable, openOrm } from './db/orm';
+import { stdoutSink } from './core/stdout';
 import { createDeps, type AppDeps } from './deps';
 import { buildAppSchema } from './graphql/build-schema';
 import { buildServer, loggerOptions } from './http/server';
@@ -32,7 +33,7 @@ export interface AppOptions {
 
 /** The composition root: the whole app from a config; `overrides` lets tests substitute parts. */
 export async function createApp(config: AppConfig, overrides: Partial<AppDeps> = {}, options: AppOptions = {}): Promise<App> {
-  const logger = overrides.logger ?? pino(loggerOptions(config));
+  const logger = overrides.logger ?? pino(loggerOptions(config), stdoutSink());
   const deadlines = config.timings.dependencies;
   const orm =
     overrides.orm ??
