@@ -1,15 +1,21 @@
 import { type IncomingMessage, request as httpRequest } from 'node:http';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { login } from '../helpers/accounts';
 import { detectAudioFormat } from '../../src/speech/audio-format';
+import { processTempDir } from '../../src/speech/speech.service';
 import { adtsFile, gqlUpload, id3Tag, m4aFile, mp3File, pngFile, readMp4, restUpload, SILENT_AAC_FRAME, SPEECH_TO_TEXT as MUTATION, wavFile } from '../helpers/audio';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 import { waitFor } from '../helpers/wait';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 
-/** Temporary files this feature may leave: our own stt-* folders and fs-capacitor buffers. */
-const leftovers = () => readdirSync(tmpdir()).filter((f) => f.startsWith('stt-') || f.startsWith('capacitor-')).sort();
+// A temporary directory of this file's own (os.tmpdir() reads TMPDIR on every call), so the
+// uploads of tests running in parallel are not counted as this one's leftovers.
+process.env.TMPDIR = mkdtempSync(join(tmpdir(), 'speech-test-'));
+
+/** Temporary files this feature may leave: fs-capacitor buffers, and anything in the server's own folder. */
+const leftovers = () => [...readdirSync(tmpdir()).filter((f) => f.startsWith('capacitor-')), ...readdirSync(processTempDir(), { recursive: true, encoding: 'utf8' })].sort();
 
 describe('speech to text', () => {
   let ai: FakeOpenAI;
