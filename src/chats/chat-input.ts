@@ -1,5 +1,6 @@
 import { MAX_MESSAGE_LENGTH, Role } from '../db/entities/message.entity';
 import { BadRequestError, type ReasonOf } from '../core/errors';
+import { isId } from '../core/ids';
 
 export const CHAT_LIMITS = {
   title: 200,
@@ -30,6 +31,9 @@ const bad = (field: string, reason: ReasonOf<'BAD_REQUEST'>, message: string) =>
 
 /** Checks every limit before anything is written; returns trimmed, de-duplicated values. */
 export function checkSaveChatInput(input: SaveChatInput): { title?: string; category?: string; tags?: string[] } {
+  // A well-formed id that nobody uses creates the chat with it (offline-first clients make
+  // their own ids), so a malformed one must be refused here rather than treated as unknown.
+  if (input.id && !isId(input.id)) throw bad('id', 'INVALID', 'id is 26 characters of lowercase Crockford base32, as the server makes them');
   const title = input.title?.trim();
   if (title !== undefined && title.length > CHAT_LIMITS.title) throw bad('title', 'TOO_LONG', `title is at most ${CHAT_LIMITS.title} characters`);
   const category = input.category?.trim();

@@ -1,4 +1,4 @@
-import type { EntityManager, FilterQuery } from '@mikro-orm/core';
+import { type EntityManager, type FilterQuery, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Viewer } from '../core/viewer';
 import { isId } from '../core/ids';
 import { ChatActivity } from '../db/entities/chat-activity.entity';
@@ -158,21 +158,24 @@ export class ChatService {
   }
 
   /**
-   * Creates a chat, or replaces the title, messages, category, tags and star of one of the
-   * viewer's. Every limit is checked before anything is written (BAD_REQUEST with the field),
+   * Creates a chat (with the client's id when it gives an unused one), or replaces the title,
+   * messages, category, tags and star of one of the viewer's. Every limit is checked before anything is written (BAD_REQUEST with the field),
    * then content security (FORBIDDEN: CONTENT_BLOCKED with the field, ACCOUNT_SUSPENDED).
    */
   async save(viewer: Viewer, raw: SaveChatInput): Promise<Chat> {
     const { input, checked } = await this.screen(viewer, raw, checkSaveChatInput(raw));
-    return this.em.transactional(async (em) => {
+    const write = () => this.em.transactional(async (em) => {
+      const existing = input.id ? await em.findOne(Chat, { id: input.id }) : null;
       let chat: Chat;
-      if (input.id) {
-        chat = await findOwnChat(em, viewer, input.id);
+      if (existing) {
+        if (existing.user.id !== viewer.userId) throw new NotFoundError('Chat');
+        chat = existing;
         await em.nativeDelete(Message, { chat: chat.id });
         if (checked.tags) await em.nativeDelete(ChatTag, { chat: chat.id });
         touchChat(em, chat);
       } else {
-        chat = em.create(Chat, { user: em.getReference(User, viewer.userId), title: checked.title ?? titleFrom(input.messages) });
+        // An unused id given by the client (checked well-formed above) names the new chat.
+        chat = em.create(Chat, { ...(input.id ? { id: input.id } : {}), user: em.getReference(User, viewer.userId), title: checked.title ?? titleFrom(input.messages) });
       }
       if (checked.title !== undefined) chat.title = checked.title;
       if (input.category !== undefined && input.category !== null) chat.category = checked.category ?? DEFAULT_CATEGORY;
@@ -194,6 +197,14 @@ export class ChatService {
       await em.flush();
       return chat;
     });
+    try {
+      return await write();
+    } catch (error) {
+      // Another save created a chat with the same client id in the meantime: run again, which
+      // now finds it (replaced when it is the viewer's, NOT_FOUND when it is someone else's).
+      if (input.id && error instanceof UniqueConstraintViolationException) return write();
+      throw error;
+    }
   }
 
   /** A save's texts through content security: the input with masked texts where the checker masked them. */

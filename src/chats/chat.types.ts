@@ -49,7 +49,7 @@ export class MessageInput {
 
 @InputType({ description: 'Creates a chat, or replaces one of yours when `id` is given. Omitted optional fields are kept.' })
 export class SaveChatInput {
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, description: 'One of your chats to replace, or a new id of the same shape as the server makes (26 characters of lowercase Crockford base32) to create the chat with it.' })
   id?: string;
 
   @Field({ nullable: true, description: 'At most 200 characters; a new chat without one is named after its first message.' })

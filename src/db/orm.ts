@@ -151,19 +151,35 @@ export async function openOrm(db: DatabaseConfig, opts: OpenOrmOptions): Promise
     await (await openOrm(db, { ...opts, deadlines: undefined })).close(true);
     return openOrm(db, { ...opts, migrate: false });
   }
-  if (db.kind === 'sqlite' && db.path !== ':memory:') mkdirSync(dirname(db.path), { recursive: true });
-  const orm = await MikroORM.init(ormOptions(db, opts.onQuery, opts.log, opts.deadlines));
+  const orm = db.kind === 'sqlite' && db.path !== ':memory:' ? await openSqliteFile(db, opts) : await MikroORM.init(ormOptions(db, opts.onQuery, opts.log, opts.deadlines));
   if (opts.deadlines) failClearlyOnDeadlines(orm, opts.warn);
-  if (db.kind === 'sqlite' && db.path !== ':memory:') {
-    // better-sqlite3 runs on the event loop: in the default rollback-journal mode every commit
-    // fsyncs there (measured: event-loop stalls up to 1.2 s under 500 concurrent replies). WAL
-    // with synchronous=NORMAL is durable across process crashes and far cheaper per commit.
-    await orm.em.getConnection().execute('pragma journal_mode = WAL');
-    await orm.em.getConnection().execute('pragma synchronous = NORMAL');
-  }
   if (db.kind === 'mysql') await orm.schema.ensureDatabase({ create: true });
   if (opts.migrate) await migrate(orm, db);
   return orm;
+}
+
+/**
+ * Opens (creating when absent) an SQLite file. The driver's own errors ("unable to open
+ * database file", "file is not a database", EEXIST from mkdir) do not say which file, and the
+ * path is what an operator has to fix, so the error names it.
+ */
+async function openSqliteFile(db: DatabaseConfig & { kind: 'sqlite' }, opts: OpenOrmOptions): Promise<Orm> {
+  let orm: Orm | undefined;
+  try {
+    mkdirSync(dirname(db.path), { recursive: true });
+    orm = await MikroORM.init(ormOptions(db, opts.onQuery, opts.log, opts.deadlines));
+    // The file is opened by the first statement. better-sqlite3 runs on the event loop: in the
+    // default rollback-journal mode every commit fsyncs there (measured: event-loop stalls up to
+    // 1.2 s under 500 concurrent replies). WAL with synchronous=NORMAL is durable across process
+    // crashes and far cheaper per commit.
+    await orm.em.getConnection().execute('pragma journal_mode = WAL');
+    await orm.em.getConnection().execute('pragma synchronous = NORMAL');
+    return orm;
+  } catch (err) {
+    await orm?.close(true).catch(() => undefined);
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(`cannot open the SQLite database ${db.path}: ${reason}`, { cause: err });
+  }
 }
 
 export async function migrate(orm: Orm, db: DatabaseConfig): Promise<void> {

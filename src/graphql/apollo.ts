@@ -28,7 +28,7 @@ export async function startApollo(opts: {
     includeStacktraceInErrorResponses: false,
     validationRules: opts.armor.validationRules as ValidationRule[],
     parseOptions: PARSE_OPTIONS,
-    formatError,
+    formatError: (formatted, error) => formatError(formatted, error, opts.schema),
     plugins: [
       ...opts.armor.plugins,
       // The cost limit needs the variables, so it runs per request rather than as a (cached) validation rule.

@@ -1,7 +1,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { Logger } from '../core/logger';
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema, isEnumType } from 'graphql';
 import { ArgumentValidationError } from 'type-graphql';
 import type { ValidationError } from 'class-validator';
 import {
@@ -106,11 +106,31 @@ export function describeFormattedError(error: GraphQLFormattedError): ErrorDescr
   };
 }
 
-/** Apollo's `formatError` and the graphql-ws error path: the one place GraphQL errors are shaped. */
-export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+/** graphql-js's wording for an unknown enum value, in variables and in literals alike. */
+const UNKNOWN_ENUM_VALUE = /Value "(?:[^"\\]|\\.)*" does not exist in "(\w+)" enum(?=\.)/;
+
+/**
+ * graphql-js names the enum but not its values (at best it guesses one with "Did you mean"),
+ * so a client with a typo in `paymentMethod` or a role would have to read the schema: the
+ * message lists them, e.g. `…does not exist in "PaymentMethod" enum; expected one of: WECHAT, ALIPAY.`
+ */
+export function withEnumValues(message: string, schema: GraphQLSchema): string {
+  const match = UNKNOWN_ENUM_VALUE.exec(message);
+  const type = match && schema.getType(match[1]);
+  if (!match || !isEnumType(type)) return message;
+  const end = match.index + match[0].length;
+  const values = type.getValues().map((v) => v.name).join(', ');
+  return `${message.slice(0, end)}; expected one of: ${values}${message.slice(end)}`;
+}
+
+/**
+ * Apollo's `formatError` and the graphql-ws error path: the one place GraphQL errors are
+ * shaped. With the schema, an unknown enum value's message lists the allowed ones.
+ */
+export function formatError(formatted: GraphQLFormattedError, error: unknown, schema?: GraphQLSchema): GraphQLFormattedError {
   const d = describeGraphqlError(error);
   return {
-    message: d.message,
+    message: schema && !d.internal ? withEnumValues(d.message, schema) : d.message,
     ...(formatted.locations ? { locations: formatted.locations } : {}),
     ...(formatted.path ? { path: formatted.path } : {}),
     extensions: errorExtensions(d),

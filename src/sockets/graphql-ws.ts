@@ -32,12 +32,12 @@ type ConnectionState = {
   input?: Omit<ContextInput, 'requestId'>;
 };
 
-const toFormatted = (errors: readonly GraphQLError[]) => errors.map((e) => formatError(e.toJSON(), e));
+const toFormatted = (errors: readonly GraphQLError[], schema: GraphQLSchema) => errors.map((e) => formatError(e.toJSON(), e, schema));
 
 /** graphql-ws on `/graphql`: same schema, limits, context and error shapes as HTTP. */
 function createGraphqlWsHandler(opts: GraphqlWsOptions): WebsocketHandler {
   let nextOperation = 0;
-  return makeHandler<Record<string, unknown>, ConnectionState>({
+  return ignoreClientFrameErrors(makeHandler<Record<string, unknown>, ConnectionState>({
     schema: opts.schema,
     onConnect: async (ctx) => {
       try {
@@ -74,13 +74,34 @@ function createGraphqlWsHandler(opts: GraphqlWsOptions): WebsocketHandler {
         contextValue: opts.createContext({ ...input, requestId: `${ctx.extra.request.id}:${id}:${nextOperation++}` }),
       };
     },
-    onError: (_ctx, _id, _payload, errors) => toFormatted(errors),
+    onError: (_ctx, _id, _payload, errors) => toFormatted(errors, opts.schema),
     onNext: (_ctx, _id, _payload, _args, result) => {
-      if (jsonBytes(result, opts.maxResponseBytes) > opts.maxResponseBytes) return { errors: toFormatted([responseTooLarge(opts.maxResponseBytes)]) };
+      if (jsonBytes(result, opts.maxResponseBytes) > opts.maxResponseBytes) return { errors: toFormatted([responseTooLarge(opts.maxResponseBytes)], opts.schema) };
       if (!result.errors?.length) return result;
-      return { ...result, errors: toFormatted(result.errors as GraphQLError[]) };
+      return { ...result, errors: toFormatted(result.errors as GraphQLError[], opts.schema) };
     },
-  });
+  }));
+}
+
+/**
+ * ws emits 'error' for a frame the client got wrong (over maxPayload, bad UTF-8, a protocol
+ * violation: codes `WS_ERR_*`) and closes the socket itself with the matching code (1009…).
+ * graphql-ws takes every 'error' for an internal one and prints it with console.error; these
+ * are the client's, so they stop here. Any other error still reaches graphql-ws.
+ */
+function ignoreClientFrameErrors(handler: WebsocketHandler): WebsocketHandler {
+  return function (this: ThisParameterType<WebsocketHandler>, socket, request) {
+    const before = new Set(socket.listeners('error'));
+    const result = handler.call(this, socket, request);
+    for (const listener of socket.listeners('error')) {
+      if (before.has(listener)) continue;
+      socket.removeListener('error', listener as (err: Error) => void);
+      socket.once('error', (err: Error & { code?: unknown }) => {
+        if (!(typeof err.code === 'string' && err.code.startsWith('WS_ERR_'))) (listener as (err: Error) => void)(err);
+      });
+    }
+    return result;
+  };
 }
 
 /**

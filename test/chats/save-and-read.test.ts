@@ -1,3 +1,4 @@
+import { newId } from '../../src/core/ids';
 import { login, rows } from '../helpers/accounts';
 import { aiSays, saveChat, userSays } from '../helpers/chats';
 import { invalidVariables, startTestApp, type GqlResult, type TestApp } from '../helpers/test-app';
@@ -178,7 +179,6 @@ describe("someone else's chat is NOT_FOUND on every operation, and untouched", (
 
   it.each<[string, (id: string) => Promise<GqlResult<unknown>>]>([
     ['chat', (id) => t.gql(FullChatDocument, { id }, { token: other.token })],
-    ['saveChat', (id) => t.gql(SAVE, { input: { id, title: 'hijacked', messages: [userSays('pwned')] } }, { token: other.token })],
     ['starChat', (id) => t.gql(StarChatDocument, { id, starred: true }, { token: other.token })],
   ])('%s', async (_op, operateAsOther) => {
     for (const id of [chatId, 'malformed', '01aaaaaaaaaaaaaaaaaaaaaaaa']) {
@@ -187,6 +187,15 @@ describe("someone else's chat is NOT_FOUND on every operation, and untouched", (
     }
     const mine = await t.gql(ChatSummaryDocument, { id: chatId }, { token: owner.token });
     expect(mine.body.data!.chat).toEqual({ title: 'private 秘密', isStarred: false, messageCount: 1 });
+  });
+
+  it('saveChat', async () => {
+    const before = await rows(t, 'select id, user_id, title, message_count, updated_at from chats order by id');
+    const res = await t.gql(SAVE, { input: { id: chatId, title: 'hijacked', messages: [userSays('pwned')], tags: [] } }, { token: other.token });
+    expect([res.status, res.body.errors?.[0].extensions.code]).toEqual([404, 'NOT_FOUND']);
+    expect(await rows(t, 'select id, user_id, title, message_count, updated_at from chats order by id')).toEqual(before);
+    expect(await rows(t, 'select content from messages where chat_id = ?', [chatId])).toEqual([{ content: 'secret plan 秘密计划' }]);
+    expect(await rows(t, 'select tag from chat_tags where chat_id = ?', [chatId])).toEqual([{ tag: 'secret' }]);
   });
 
   it('deleteChats ignores it silently', async () => {
@@ -216,5 +225,49 @@ describe("someone else's chat is NOT_FOUND on every operation, and untouched", (
       const res = await send();
       expect([operation, res.status]).toEqual([operation, 401]);
     }
+  });
+});
+
+describe('saveChat with an id the client made', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('creates the chat with an unused well-formed id, then replaces it on the next save', async () => {
+    const { token, userId } = await login(t);
+    const id = newId();
+    const chat = await saveChat(t, token, { id, title: 'offline', messages: [userSays('made offline')], tags: ['draft'] });
+    expect(chat).toMatchObject({ id, title: 'offline', tags: ['draft'], messageCount: 1, preview: 'made offline' });
+    expect(await rows(t, 'select id, user_id, title from chats where id = ?', [id])).toEqual([{ id, user_id: userId, title: 'offline' }]);
+    const again = await saveChat(t, token, { id, messages: [userSays('synced'), aiSays('ok')] });
+    expect(again).toMatchObject({ id, title: 'offline', tags: ['draft'], messageCount: 2, preview: 'ok' });
+    expect(await rows(t, 'select count(*) as n from chats where user_id = ?', [userId])).toEqual([{ n: 1 }]);
+    expect((await t.gql(ChatIdsDocument, {}, { token })).body.data!.chats).toEqual({ totalCount: 1, nodes: [{ id }] });
+  });
+
+  it.each(['malformed', 'UPPERCASE0123456789ABCDEFG', '01aaaaaaaaaaaaaaaaaaaaaaai', '01aaaaaaaaaaaaaaaaaaaaaaaaa'])('refuses the malformed id %s with BAD_REQUEST and writes nothing', async (id) => {
+    const { token, userId } = await login(t);
+    const res = await t.gql(SAVE, { input: { id, messages: [userSays('x')] } }, { token });
+    expect([res.status, res.body.errors?.[0].extensions]).toEqual([400, expect.objectContaining({ code: 'BAD_REQUEST', details: { field: 'id', reason: 'INVALID' } })]);
+    expect(await rows(t, 'select count(*) as n from chats where user_id = ?', [userId])).toEqual([{ n: 0 }]);
+  });
+
+  it('over POST /v1/chats: creates with the id, NOT_FOUND for someone else\'s, BAD_REQUEST when malformed', async () => {
+    const owner = await login(t);
+    const other = await login(t);
+    const id = newId();
+    const created = await t.rest<{ id: string; title: string; messageCount: number }>('POST', '/v1/chats', { token: owner.token, body: { id, title: '离线', messages: [{ role: 'user', content: '你好' }] } });
+    expect([created.status, created.body.data]).toEqual([200, expect.objectContaining({ id, title: '离线', messageCount: 1 })]);
+
+    const before = await rows(t, 'select id, user_id, title, message_count from chats order by id');
+    const stolen = await t.rest('POST', '/v1/chats', { token: other.token, body: { id, title: 'hijacked', messages: [] } });
+    expect([stolen.status, stolen.body.error?.code]).toEqual([404, 404]);
+    expect(await rows(t, 'select id, user_id, title, message_count from chats order by id')).toEqual(before);
+
+    const malformed = await t.rest('POST', '/v1/chats', { token: owner.token, body: { id: 'not-an-id', messages: [] } });
+    expect([malformed.status, malformed.body.error?.details]).toEqual([400, { field: 'id', reason: 'INVALID' }]);
+    expect(await rows(t, 'select count(*) as n from chats where user_id in (?, ?)', [owner.userId, other.userId])).toEqual([{ n: 1 }]);
   });
 });

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, ENV_VARIABLES, parseConfig, withDevJwtSecret } from '../../src/config';
+import { openOrm } from '../../src/db/orm';
 
 const dataDir = () => mkdtempSync(join(tmpdir(), 'cfg-'));
 
@@ -125,3 +126,21 @@ describe('parseConfig', () => {
     expect(c.trustProxy).toBe(1);
   });
 });
+
+describe('an SQLite file that cannot be opened', () => {
+  it.each([
+    ['a path under a regular file', (dir: string) => join(writeFile(dir, 'regular-file', ''), 'app.db')],
+    ['a file that is not a database', (dir: string) => writeFile(dir, 'not-a-database.db', 'plain text, not SQLite')],
+  ])('is a startup error naming the path: %s', async (_label, pathIn) => {
+    const path = pathIn(dataDir());
+    const config = parseConfig({ DATABASE_URL: `sqlite:${path}` }, dataDir());
+    expect(config.database).toEqual({ kind: 'sqlite', path });
+    await expect(openOrm(config.database, { migrate: true })).rejects.toThrow(`cannot open the SQLite database ${path}: `);
+  });
+});
+
+function writeFile(dir: string, name: string, content: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+}

@@ -93,6 +93,30 @@ describe('one real query through GraphQL and REST', () => {
     expect(Object.keys(doc.paths)).not.toContain('/graphql');
     expect(Object.keys(doc.paths)).not.toContain('/healthz');
   });
+
+  it('lists the two payment notification routes in /v1/openapi.json with their shapes', async () => {
+    type Operation = { summary: string; requestBody: { content: Record<string, unknown> }; responses: Record<string, { content?: Record<string, unknown> }> };
+    const doc = (await (await fetch(`${t.url}/v1/openapi.json`)).json()) as { paths: Record<string, { post?: Operation }> };
+    const wechat = doc.paths['/v1/pay/wechat/notify']?.post;
+    const alipay = doc.paths['/v1/pay/alipay/notify']?.post;
+    expect(wechat?.summary).toBe('WeChat Pay payment notification (called by WeChat Pay, not by clients)');
+    expect(Object.keys(wechat!.requestBody.content)).toEqual(['application/json']);
+    expect(Object.keys(wechat!.responses).sort()).toEqual(['204', '4XX', '5XX']);
+    expect(alipay?.summary).toBe('Alipay payment notification (called by Alipay, not by clients)');
+    expect(Object.keys(alipay!.requestBody.content)).toEqual(['application/x-www-form-urlencoded']);
+    expect(alipay!.responses['200'].content).toEqual({ 'text/plain': { schema: { type: 'string', enum: ['success', 'fail'] } } });
+  });
+
+  it('names the allowed values of an enum given a wrong one, in variables and in literals', async () => {
+    const variable = await t.gql('query Q($m: PaymentMethod!) { paymentStatus(paymentMethod: $m, orderId: "o1") { status } }', { m: 'WX' });
+    expect(variable.body.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', status: 400 });
+    expect(variable.body.errors?.[0].message).toBe('Variable "$m" got invalid value "WX"; Value "WX" does not exist in "PaymentMethod" enum; expected one of: WECHAT, ALIPAY.');
+    const literal = await t.gql('{ paymentStatus(paymentMethod: WX, orderId: "o1") { status } }');
+    expect(literal.body.errors?.[0].extensions).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED', status: 400 });
+    expect(literal.body.errors?.[0].message).toBe('Value "WX" does not exist in "PaymentMethod" enum; expected one of: WECHAT, ALIPAY.');
+    const role = await t.gql('mutation { saveChat(input: { messages: [{ role: ROBOT, content: "x" }] }) { id } }');
+    expect(role.body.errors?.[0].message).toBe('Value "ROBOT" does not exist in "Role" enum; expected one of: USER, ASSISTANT, SYSTEM.');
+  });
 });
 
 describe('an unexpected failure inside a service', () => {

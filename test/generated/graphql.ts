@@ -61,6 +61,7 @@ export type Role =
 export type SaveChatInput = {
   /** At most 32 characters. */
   category?: string | null | undefined;
+  /** One of your chats to replace, or a new id of the same shape as the server makes (26 characters of lowercase Crockford base32) to create the chat with it. */
   id?: string | number | null | undefined;
   isStarred?: boolean | null | undefined;
   /** All messages of the chat, oldest first; at most 500. */
