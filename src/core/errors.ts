@@ -160,7 +160,7 @@ export function isUpstreamReason(value: string): value is ReasonOf<'UPSTREAM_ERR
 /** A provider's own error code as the reason when it is listed (e.g. WECHATPAY_ORDER_NOT_EXIST), else `fallback`. */
 export function providerReason(prefix: string, code: string | number, fallback: ReasonOf<'UPSTREAM_ERROR'>): ReasonOf<'UPSTREAM_ERROR'> {
   const reason = `${prefix}${code}`;
-  return Object.hasOwn(UPSTREAM_ERROR_REASONS, reason) ? (reason as ReasonOf<'UPSTREAM_ERROR'>) : fallback;
+  return isUpstreamReason(reason) ? reason : fallback;
 }
 
 export interface ErrorDetails<R extends ErrorReason = ErrorReason> {

@@ -110,7 +110,7 @@ export class ReplyRunner {
   async finishInterrupted(messageId: string, status: MessageStatus.FAILED | MessageStatus.STOPPED): Promise<Message | null> {
     const events = await this.opts.state.events(messageId).catch(() => [] as ReplyEvent[]);
     const deltas = events.filter((e) => !e.done);
-    const sofar = { content: deltas.map((e) => e.delta).join(''), reasoning: deltas.map((e) => e.reasoningDelta ?? '').join('') };
+    const sofar = joined(deltas);
     const message = await this.opts.recorder.finishInterrupted(messageId, sofar, status);
     if (!message) return null;
     const meta: ReplyMeta = { messageId, sessionId: message.chat.id, ownerId: message.userId };
@@ -157,8 +157,7 @@ export class ReplyRunner {
   async progress(messageId: string): Promise<{ content: string; reasoning: string; done?: ReplyEvent }> {
     const events = await this.opts.state.events(messageId);
     const done = events.find((e) => e.done);
-    const deltas = events.filter((e) => !e.done);
-    return { content: deltas.map((e) => e.delta).join(''), reasoning: deltas.map((e) => e.reasoningDelta ?? '').join(''), ...(done ? { done } : {}) };
+    return { ...joined(events.filter((e) => !e.done)), ...(done ? { done } : {}) };
   }
 
   follow(messageId: string, afterSeq = 0, orphaned: MessageStatus.FAILED | MessageStatus.STOPPED = MessageStatus.FAILED): AsyncGenerator<ReplyEvent> {
@@ -178,6 +177,9 @@ export class ReplyRunner {
     await Promise.race([allFinished(), sleep(this.opts.timings.stopGraceMs)]);
   }
 }
+
+/** The text of a reply's deltas: answer and reasoning. */
+const joined = (deltas: ReplyEvent[]) => ({ content: deltas.map((e) => e.delta).join(''), reasoning: deltas.map((e) => e.reasoningDelta ?? '').join('') });
 
 /** One line per failed reply, with what an operator needs to follow it up with the provider. */
 function logFailure(logger: Logger, reply: RecordedReply, outcome: Generated): void {
