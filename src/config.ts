@@ -232,6 +232,14 @@ export const TIMINGS = {
     /** How long a legacy socket may take to send its auth frame. */
     legacyAuthTimeoutMs: 10_000,
   },
+  streaming: {
+    /**
+     * Streamed HTTP responses (SSE, multipart subscriptions, REST and OpenAI-compatible
+     * streams) send a keep-alive this often while nothing else is sent, so proxies and
+     * mini-program clients do not cut a reply while a reasoning model thinks.
+     */
+    keepAliveMs: 10_000,
+  },
   graphql: {
     /**
      * A size, not a time: a GraphQL (or REST) response, or a graphql-ws message, over this many

@@ -1,60 +1,70 @@
 import { readFile } from 'node:fs/promises';
-import { dirname, extname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { ruruHTML } from 'ruru/server';
+import { GRAPHIQL_SETUP_JS } from './graphiql-setup';
 
 const STATIC_PATH = '/graphiql-static/';
 
-/**
- * The page's own scripts are inline and Monaco runs in blob workers; everything else comes
- * from this server, so the page works offline and loads nothing from another host.
- */
+/** Everything comes from this server, so the page works offline and loads nothing from another host. */
 const GRAPHIQL_CSP = [
   "default-src 'self'",
-  "script-src 'self' 'unsafe-inline'",
+  "script-src 'self'",
+  // React and CodeMirror set style attributes.
   "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data:",
   "font-src 'self' data:",
   "connect-src 'self' ws: wss:",
-  "worker-src 'self' blob:",
   "frame-ancestors 'none'",
 ].join('; ');
 
-const ASSET_TYPES: Record<string, string> = {
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.ttf': 'font/ttf',
-  '.woff': 'font/woff',
-  '.woff2': 'font/woff2',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
+const packageDir = (name: string) => dirname(require.resolve(`${name}/package.json`));
+
+/**
+ * The page's files, by the name the page asks for: GraphiQL's browser bundle and the React,
+ * ReactDOM and graphql-ws builds it runs on (plus the page's own `setup.js`). Nothing else is served.
+ */
+const ASSETS: Record<string, { path: () => string; type: string }> = {
+  'graphiql.min.css': { path: () => join(packageDir('graphiql'), 'graphiql.min.css'), type: 'text/css; charset=utf-8' },
+  'graphiql.min.js': { path: () => join(packageDir('graphiql'), 'graphiql.min.js'), type: 'text/javascript; charset=utf-8' },
+  'react.min.js': { path: () => join(packageDir('react'), 'umd', 'react.production.min.js'), type: 'text/javascript; charset=utf-8' },
+  'react-dom.min.js': { path: () => join(packageDir('react-dom'), 'umd', 'react-dom.production.min.js'), type: 'text/javascript; charset=utf-8' },
+  'graphql-ws.min.js': { path: () => join(packageDir('graphql-ws'), 'umd', 'graphql-ws.min.js'), type: 'text/javascript; charset=utf-8' },
 };
 
-/** Self-hosted GraphiQL (ruru): the page HTML and its static assets. */
-export function registerGraphiqlAssets(app: FastifyInstance): (reply: FastifyReply) => FastifyReply {
-  const html = ruruHTML({
-    staticPath: STATIC_PATH,
-    endpoint: '/graphql',
-    subscriptions: true,
-    htmlParts: { titleTag: '<title>GraphiQL · Chat assistant API</title>' },
-  });
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>GraphiQL · Chat assistant API</title>
+<link rel="stylesheet" href="${STATIC_PATH}graphiql.min.css">
+<style>html, body, #graphiql { height: 100%; margin: 0; }</style>
+</head>
+<body>
+<div id="graphiql">Loading GraphiQL…</div>
+<script src="${STATIC_PATH}react.min.js"></script>
+<script src="${STATIC_PATH}react-dom.min.js"></script>
+<script src="${STATIC_PATH}graphql-ws.min.js"></script>
+<script src="${STATIC_PATH}graphiql.min.js"></script>
+<script src="${STATIC_PATH}setup.js"></script>
+</body>
+</html>
+`;
 
-  // ruru ships its built assets as plain files; serve them from disk (its own loader uses a
-  // dynamic import that test runners cannot follow). Only bare file names are accepted.
-  const assetDir = join(dirname(require.resolve('ruru')), '..', 'static');
+/** Self-hosted GraphiQL: the page and its files. Returns the page handler. */
+export function registerGraphiqlAssets(app: FastifyInstance): (reply: FastifyReply) => FastifyReply {
   const cache = new Map<string, Buffer>();
   app.get<{ Params: { file: string } }>(`${STATIC_PATH}:file`, { schema: { hide: true } }, async (req, reply) => {
-    const { file } = req.params;
-    const type = ASSET_TYPES[extname(file)];
-    if (!/^[\w.-]+$/.test(file) || file.startsWith('.') || !type) return reply.code(404).send({ status: 'not found' });
-    let content = cache.get(file);
+    const asset = Object.hasOwn(ASSETS, req.params.file) ? ASSETS[req.params.file] : undefined;
+    if (req.params.file === 'setup.js') return reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(GRAPHIQL_SETUP_JS);
+    if (!asset) return reply.code(404).send({ status: 'not found' });
+    let content = cache.get(req.params.file);
     if (!content) {
-      content = await readFile(join(assetDir, file)).catch(() => undefined);
-      if (!content) return reply.code(404).send({ status: 'not found' });
-      cache.set(file, content);
+      content = await readFile(asset.path());
+      cache.set(req.params.file, content);
     }
-    return reply.type(type).header('cache-control', 'public, max-age=86400').send(content);
+    return reply.type(asset.type).header('cache-control', 'public, max-age=86400').send(content);
   });
 
-  return (reply) => reply.type('text/html; charset=utf-8').header('content-security-policy', GRAPHIQL_CSP).send(html);
+  return (reply) => reply.type('text/html; charset=utf-8').header('content-security-policy', GRAPHIQL_CSP).send(PAGE);
 }

@@ -104,6 +104,21 @@ function ignoreClientFrameErrors(handler: WebsocketHandler): WebsocketHandler {
   };
 }
 
+/** The keys GraphiQL and clients use for credentials, matched whatever their case (HTTP headers typed in a Headers tab, or our own names). */
+const INIT_KEYS = { authorization: ['authorization'], apiKey: ['apikey', 'x-api-key'] } as const;
+
+/** The credentials in a `connection_init` payload: `Authorization`/`authorization`, and `X-API-Key`/`apiKey`, in any case. */
+export function credentialsOfInit(payload: Record<string, unknown> | undefined): { authorization?: string; apiKey?: string } {
+  const found: { authorization?: string; apiKey?: string } = {};
+  for (const [key, value] of Object.entries(payload ?? {})) {
+    if (typeof value !== 'string') continue;
+    const lower = key.toLowerCase();
+    if ((INIT_KEYS.authorization as readonly string[]).includes(lower)) found.authorization ??= value;
+    else if ((INIT_KEYS.apiKey as readonly string[]).includes(lower)) found.apiKey ??= value;
+  }
+  return found;
+}
+
 /**
  * graphql-ws for the app: `connection_init` carries `authorization` or `apiKey`; the socket
  * closes (4403) when its credential is revoked or expires; each operation re-checks the
@@ -115,9 +130,7 @@ export function graphqlWsHandler(deps: AppDeps, schema: GraphQLSchema, validatio
     validationRules,
     maxResponseBytes: deps.config.timings.graphql.maxResponseBytes,
     connect: async (payload, extra) => {
-      const authorization = typeof payload?.authorization === 'string' ? payload.authorization : undefined;
-      const apiKey = typeof payload?.apiKey === 'string' ? payload.apiKey : undefined;
-      const who = await deps.authenticator.identify({ authorization, apiKey });
+      const who = await deps.authenticator.identify(credentialsOfInit(payload));
       if (who.authError) throw who.authError;
       const socket = extra.socket;
       // Closed while the credential was checked: its 'close' may have fired already, and a

@@ -43,6 +43,16 @@ describe('API keys', () => {
     expect(row.last_used_at).not.toBeNull();
   });
 
+  it('reads connection_init keys whatever their case, as GraphiQL sends its Headers tab', async () => {
+    const { token, userId } = await login(t);
+    const { secret } = await createKey(token);
+    for (const params of [{ Authorization: `Bearer ${token}` }, { AUTHORIZATION: `Bearer ${token}` }, { 'X-API-Key': secret }, { 'x-api-key': secret }, { ApiKey: secret }]) {
+      const ws = await collect(t.ws(params), MeDocument);
+      expect([Object.keys(params)[0], ws.results[0].data?.me.id]).toEqual([Object.keys(params)[0], userId]);
+    }
+    expect((await openGraphqlWs(t.wsUrl, { 'X-Api-Key': 'cak_nope' })).acked).toBe(false);
+  });
+
   it('refuses an unknown or malformed key with UNAUTHENTICATED', async () => {
     for (const apiKey of ['cak_' + 'A'.repeat(43), 'nonsense', 'cak_' + 'x'.repeat(500)]) {
       const res = await t.gql(MeDocument, {}, { apiKey });

@@ -162,7 +162,7 @@ describe('production mode', () => {
   it('serves no GraphiQL page', async () => {
     const res = await fetch(`${t.url}/graphql`, { headers: { accept: 'text/html' } });
     expect(res.headers.get('content-type')).not.toContain('text/html');
-    const asset = await fetch(`${t.url}/graphiql-static/ruru.js`);
+    const asset = await fetch(`${t.url}/graphiql-static/graphiql.min.js`);
     expect(asset.status).toBe(404);
   });
 
