@@ -2,7 +2,7 @@
  * Which parts of src/ may import which: `npm run lint:deps` (and CI) fail on a break.
  * docs/architecture.md explains the rules.
  */
-const FEATURES = '^src/(accounts|chats|replies|models|speech|payments|limits|moderation)/';
+const FEATURES = '^src/(accounts|chats|replies|models|speech|payments|limits|moderation|openai)/';
 /** The GraphQL and REST edge of a feature: resolvers, GraphQL types, REST routes. */
 const EDGE = '[.](resolver|types|routes)[.]ts$';
 
@@ -20,7 +20,7 @@ module.exports = {
       severity: 'error',
       comment: 'Services, stores and clients take plain inputs; only a feature\'s resolvers, GraphQL types and REST routes know the transports.',
       from: { path: FEATURES, pathNot: EDGE },
-      to: { path: '^node_modules/(fastify|@fastify|graphql|type-graphql|@apollo|@as-integrations|ws|graphql-ws|@graphql-yoga)(/|$)' },
+      to: { path: '^node_modules/(fastify|@fastify|graphql|type-graphql|@apollo|@as-integrations|ws|graphql-ws|graphql-sse|@graphql-yoga)(/|$)' },
     },
     {
       name: 'features-do-not-import-the-composition',

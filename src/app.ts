@@ -59,7 +59,7 @@ export async function createApp(config: AppConfig, overrides: Partial<AppDeps> =
   });
 
   const jobs: Job[] = [
-    purgeJob(orm, { everyMs: config.timings.jobs.purgeIntervalMs, listCursorTtlMs: config.timings.chats.listCursorTtlMs }, logger),
+    purgeJob(orm, { everyMs: config.timings.jobs.purgeIntervalMs, listCursorTtlMs: config.timings.chats.listCursorTtlMs, chatRetentionDays: config.chatRetentionDays }, logger),
     reconcileJob(deps.payments.settlement, config.timings.jobs.reconcileIntervalMs, logger),
     sweepJob(orm, deps.replies, { everyMs: config.timings.replies.sweepIntervalMs, minAgeMs: config.timings.replies.sweepMinAgeMs }, logger),
   ];

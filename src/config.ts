@@ -89,6 +89,11 @@ const envSchema = z.object({
   STT_MODEL: z.preprocess(emptyToUndefined, z.string().default('whisper-1')),
   STT_BASE_URL: optionalHttpUrl(),
   STT_API_KEY: optionalString,
+  TTS_MODEL: z.preprocess(emptyToUndefined, z.string().default('tts-1')),
+  TTS_BASE_URL: optionalHttpUrl(),
+  TTS_API_KEY: optionalString,
+  // Providers' voice names are short tokens (alloy, nova, zh-CN-XiaoxiaoNeural).
+  TTS_VOICE: z.preprocess(emptyToUndefined, z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 of letters, digits, _ and -').default('alloy')),
   WECHAT_APP_ID: optionalString,
   WECHAT_APP_SECRET: optionalString,
   WECHAT_API_BASE: httpUrl('https://api.weixin.qq.com'),
@@ -133,6 +138,8 @@ const envSchema = z.object({
   MAX_UPLOAD_MB: int(25, 1, 1024),
   BODY_LIMIT_KB: int(1024, 16, 102_400),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 0, 600_000),
+  // Unset: chats are kept. Else chats untouched for longer are deleted by the purge job.
+  CHAT_RETENTION_DAYS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(36_500).optional()),
   // Content security (src/moderation): each engine is optional; docs/operations.md says how to set them up.
   MODERATION_KEYWORDS_FILE: optionalString,
   MODERATION_WECHAT: z.preprocess(emptyToUndefined, z.enum(['on', 'off'], { message: 'must be on or off' }).optional()),
@@ -240,6 +247,10 @@ export const TIMINGS = {
      */
     keepAliveMs: 10_000,
   },
+  speech: {
+    /** How long speakMessage's audio URL (its signed token) plays; players cannot send a credential of their own. */
+    audioLinkTtlMs: 60 * 60_000,
+  },
   graphql: {
     /**
      * A size, not a time: a GraphQL (or REST) response, or a graphql-ws message, over this many
@@ -303,6 +314,7 @@ export interface AppConfig {
   jwt: { secret: string; ttlSeconds: number };
   ai: { openaiApiKey?: string; openaiBaseUrl: string; models: ModelConfig[]; timeoutMs: number; maxConcurrentStreams: number };
   stt: { configured: boolean; model: string; baseUrl: string; apiKey?: string; maxUploadBytes: number };
+  tts: { configured: boolean; model: string; baseUrl: string; apiKey?: string; voice: string };
   wechat: { login?: { appId: string; appSecret: string }; apiBase: string; timeoutMs: number };
   /** Content security: which engines check text, and what happens to repeat offenders. */
   moderation: ModerationConfig;
@@ -313,6 +325,8 @@ export interface AppConfig {
   trustProxy: false | number | string[];
   corsOrigins: string[];
   shutdownTimeoutMs: number;
+  /** Chats untouched for more days than this are deleted; undefined keeps them. */
+  chatRetentionDays?: number;
   timings: Timings;
 }
 
@@ -456,6 +470,15 @@ function build(env: Env, problems: string[], dataDir: string, rawEnv: Record<str
       apiKey: env.STT_API_KEY ?? env.OPENAI_API_KEY,
       maxUploadBytes: env.MAX_UPLOAD_MB * 1024 * 1024,
     },
+    tts: {
+      // Configured as speech to text is (TTS_BASE_URL, or a key): unconfigured, speakMessage
+      // answers a placeholder tone outside production and SERVICE_NOT_CONFIGURED in production.
+      configured: env.TTS_BASE_URL !== undefined || (env.TTS_API_KEY ?? env.OPENAI_API_KEY) !== undefined,
+      model: env.TTS_MODEL,
+      baseUrl: env.TTS_BASE_URL ?? env.OPENAI_BASE_URL,
+      apiKey: env.TTS_API_KEY ?? env.OPENAI_API_KEY,
+      voice: env.TTS_VOICE,
+    },
     wechat: { login: wechatLogin, apiBase: env.WECHAT_API_BASE, timeoutMs: env.WECHAT_TIMEOUT_MS },
     moderation,
     wechatPay:
@@ -492,6 +515,7 @@ function build(env: Env, problems: string[], dataDir: string, rawEnv: Record<str
     trustProxy: env.TRUST_PROXY,
     corsOrigins: env.CORS_ORIGINS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    chatRetentionDays: env.CHAT_RETENTION_DAYS,
     timings: structuredClone(TIMINGS) as Timings,
   };
 }

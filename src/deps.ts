@@ -24,6 +24,9 @@ import { RedisReplyState } from './replies/state/redis-reply-state';
 import type { ReplyState, ReplyTopics } from './replies/state/reply-state';
 import { OpenAITranscriber } from './speech/speech.client';
 import { SpeechService } from './speech/speech.service';
+import type { SpeakSetup } from './speech/speak.service';
+import { SpeechLinks } from './speech/speech-link';
+import { OpenAISynthesizer } from './speech/tts.client';
 import { EchoTranscriber } from './speech/transcriber';
 
 /** The long-lived parts of the app, made once at start and shared by every request. */
@@ -38,6 +41,8 @@ export interface AppDeps {
   replies: ReplyRunner;
   recorder: ReplyRecorder;
   speech: SpeechService;
+  /** Text to speech (speakMessage): the provider, the default voice, the signed audio links. */
+  tts: SpeakSetup;
   /** Content security: input checks, the output filter, suspensions. */
   moderation: ModerationService;
   rateLimits: RateLimits;
@@ -112,9 +117,21 @@ export function createDeps(config: AppConfig, base: { orm: Orm; logger: Logger; 
     });
   if (transport) replies.listenForStops(background).catch((err) => logger.error({ err }, 'listening for stop requests failed'));
 
+  const tts = overrides.tts ?? {
+    // Without a provider (config.ts says what configures one): a placeholder tone outside
+    // production, and none in production, so speakMessage answers SERVICE_NOT_CONFIGURED.
+    synthesizer: config.tts.configured ? new OpenAISynthesizer({ model: config.tts.model, baseUrl: config.tts.baseUrl, apiKey: config.tts.apiKey, timeoutMs: config.ai.timeoutMs }) : undefined,
+    placeholder: !config.tts.configured && !config.production,
+    defaultVoice: config.tts.voice,
+    links: new SpeechLinks(config.jwt.secret, Math.round(t.speech.audioLinkTtlMs / 1000)),
+    logger,
+  };
+  if (tts.placeholder) logger.warn('Text to speech has no provider: speakMessage answers a placeholder tone, not speech (development only)');
+
   return {
     config,
     orm,
+    tts,
     logger,
     redis,
     catalog: overrides.catalog ?? new ModelCatalog(config.ai.models),

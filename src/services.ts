@@ -5,9 +5,12 @@ import { ReplyService } from './replies/reply.service';
 import { ApiKeyService } from './accounts/api-key.service';
 import { AuthService } from './accounts/auth.service';
 import { ChatService } from './chats/chat.service';
+import { RatingService } from './chats/rating.service';
+import { AccountDeletionService } from './accounts/account-deletion.service';
 import type { RateLimits } from './limits/rate-limits';
 import { PaymentService } from './payments/payment.service';
 import type { SpeechService } from './speech/speech.service';
+import { SpeakService } from './speech/speak.service';
 import { UserService } from './accounts/user.service';
 
 /** The services one request can use, each built on first use around the request's EntityManager. */
@@ -44,6 +47,14 @@ export class Services {
     return this.once('chats', () => new ChatService(this.em, this.deps.config.timings.chats.listCursorTtlMs, this.deps.moderation));
   }
 
+  get ratings(): RatingService {
+    return this.once('ratings', () => new RatingService(this.em, this.deps.moderation));
+  }
+
+  get accountDeletion(): AccountDeletionService {
+    return this.once('accountDeletion', () => new AccountDeletionService(this.em, this.deps.authenticator.sessions));
+  }
+
   get payments(): PaymentService {
     return this.once('payments', () => new PaymentService(this.em, this.deps.payments.settlement, this.deps.payments.pubsub, this.deps.config.timings.payments.orderTtlMs));
   }
@@ -54,6 +65,10 @@ export class Services {
 
   get speech(): SpeechService {
     return this.deps.speech;
+  }
+
+  get speak(): SpeakService {
+    return this.once('speak', () => new SpeakService(this.em, { ...this.deps.tts, rateLimits: this.deps.rateLimits }));
   }
 
   get replies(): ReplyService {

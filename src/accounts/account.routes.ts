@@ -1,4 +1,4 @@
-import { LogoutDocument, ModelsDocument, UpdateSettingsDocument, UserInfoDocument, WechatLoginDocument } from '../rest/generated/graphql';
+import { DeleteAccountDocument, LogoutDocument, ModelsDocument, UpdateSettingsDocument, UserInfoDocument, WechatLoginDocument } from '../rest/generated/graphql';
 import { defineRoute } from '../rest/route';
 import { bool, nullableStr, str } from '../rest/schemas';
 
@@ -72,5 +72,17 @@ export const ACCOUNT_ROUTES = [
     public: true,
     schema: { data: { type: 'array', items: modelSchema } },
     toData: (data) => data.models,
+  }),
+  defineRoute({
+    method: 'DELETE',
+    path: '/v1/user',
+    summary: 'Delete your account (chats, keys, ratings, speech erased; payments kept anonymously); body {"confirm": "DELETE MY ACCOUNT"}; needs a login token',
+    operation: DeleteAccountDocument,
+    schema: {
+      body: { type: 'object', required: ['confirm'], properties: { confirm: str } },
+      data: { type: 'object', properties: { deleted: bool } },
+    },
+    toVariables: ({ body }) => ({ confirm: (body as { confirm: string }).confirm }),
+    toData: (data) => ({ deleted: data.deleteAccount }),
   }),
 ];

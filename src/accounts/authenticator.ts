@@ -59,7 +59,8 @@ export class Authenticator {
       if (cached ?? (await em.count(RevokedToken, { jti: viewer.credential.jti })) > 0) throw new UnauthenticatedError('Token revoked');
       // A token outlives its account when the user row is deleted; writing for it would fail
       // on the foreign keys. (An API key is deleted with its user, so the check below covers it.)
-      if (!(await em.count(User, { id: viewer.userId }))) throw new UnauthenticatedError('Account not found');
+      // A deleted account's row stays (as the anonymous owner of its payments): refused too.
+      if (!(await em.count(User, { id: viewer.userId, deletedAt: null }))) throw new UnauthenticatedError('Account not found');
     } else if (!(await em.count(ApiKey, { id: viewer.credential.keyId, revokedAt: null }))) {
       throw new UnauthenticatedError('API key revoked');
     }

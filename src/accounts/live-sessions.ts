@@ -8,6 +8,9 @@ type Closer = (reason: string) => void;
 export const credentialKey = (credential: Viewer['credential']): string =>
   credential.kind === 'jwt' ? `jwt:${credential.jti}` : `key:${credential.keyId}`;
 
+/** The key under which all of a user's live sockets are tracked too (whatever their credential). */
+export const userSessionKey = (userId: string): string => `user:${userId}`;
+
 /**
  * Open sockets per credential, so that logging out or revoking an API key closes the
  * sockets that authenticated with it at once instead of when they next subscribe.
@@ -30,9 +33,10 @@ export class LiveSessions {
 
   /** Sockets registered here: every one must be let go when its socket closes (tests check). */
   count(): number {
-    let sockets = 0;
-    for (const closers of this.byCredential.values()) sockets += closers.size;
-    return sockets;
+    // A socket is registered under its credential and its user: count each once.
+    const sockets = new Set<Closer>();
+    for (const closers of this.byCredential.values()) for (const close of closers) sockets.add(close);
+    return sockets.size;
   }
 
   /** Closes every socket that used the credential, here and (when shared) on every instance. */

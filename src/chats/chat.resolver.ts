@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { AppContext } from '../context';
 import { Chat } from '../db/entities/chat.entity';
-import { Message } from '../db/entities/message.entity';
+import { Message, Rating } from '../db/entities/message.entity';
 import { ChatConnection, ChatFilter, SaveChatInput } from './chat.types';
 
 /** A page size: `Int = 20`, and an explicit null means the default too (as the API promises). */
@@ -43,6 +43,21 @@ export class ChatResolver {
   @Mutation(() => Int, { description: 'Deletes those of the ids (at most 100) that are your chats; returns how many. REST: DELETE /v1/chats' })
   deleteChats(@Arg('ids', () => [ID]) ids: string[], @Ctx() ctx: AppContext): Promise<number> {
     return ctx.services.chats.delete(ctx.viewer!, ids);
+  }
+
+  @Mutation(() => Int, { description: 'Deletes every chat of yours; confirm must be "DELETE ALL CHATS". Returns how many. REST: DELETE /v1/chats/all' })
+  deleteAllChats(@Arg('confirm') confirm: string, @Ctx() ctx: AppContext): Promise<number> {
+    return ctx.services.chats.deleteAll(ctx.viewer!, confirm);
+  }
+
+  @Mutation(() => Message, { description: 'Rates one of your finished AI replies (rating null clears it), with an optional comment. REST: PUT /v1/chat/messages/{id}/rating' })
+  rateMessage(
+    @Arg('messageId', () => ID) messageId: string,
+    @Arg('rating', () => Rating, { nullable: true }) rating: Rating | null,
+    @Arg('comment', () => String, { nullable: true }) comment: string | null,
+    @Ctx() ctx: AppContext,
+  ): Promise<Message> {
+    return ctx.services.ratings.rate(ctx.viewer!, messageId, rating ?? null, comment);
   }
 
   @Mutation(() => Chat)

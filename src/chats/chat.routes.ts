@@ -1,5 +1,5 @@
 import type { RestChatFragment } from '../rest/generated/graphql';
-import { ChatDocument, ChatsDocument, DeleteChatsDocument, SaveChatDocument, SearchChatsDocument } from '../rest/generated/graphql';
+import { ChatDocument, ChatsDocument, DeleteAllChatsDocument, DeleteChatsDocument, RateMessageDocument, SaveChatDocument, SearchChatsDocument } from '../rest/generated/graphql';
 import { defineRoute } from '../rest/route';
 import { bool, int, nullableStr, str } from '../rest/schemas';
 
@@ -128,5 +128,33 @@ export const CHAT_ROUTES = [
     },
     toVariables: ({ body }) => ({ ids: (body as { ids: string[] }).ids }),
     toData: (data) => ({ deleted: data.deleteChats }),
+  }),
+  defineRoute({
+    method: 'DELETE',
+    path: '/v1/chats/all',
+    summary: 'Delete every chat of yours (clear all history); body {"confirm": "DELETE ALL CHATS"}; returns how many',
+    operation: DeleteAllChatsDocument,
+    schema: {
+      body: { type: 'object', required: ['confirm'], properties: { confirm: str } },
+      data: { type: 'object', properties: { deleted: int } },
+    },
+    toVariables: ({ body }) => ({ confirm: (body as { confirm: string }).confirm }),
+    toData: (data) => ({ deleted: data.deleteAllChats }),
+  }),
+  defineRoute({
+    method: 'PUT',
+    path: '/v1/chat/messages/:messageId/rating',
+    summary: 'Rate one of your finished AI replies: {"rating": "up" | "down" | null, "comment"?}; null clears it',
+    operation: RateMessageDocument,
+    schema: {
+      params: { type: 'object', required: ['messageId'], properties: { messageId: str } },
+      body: { type: 'object', required: ['rating'], properties: { rating: { type: ['string', 'null'], enum: ['up', 'down', null] }, comment: nullableStr } },
+      data: { type: 'object', properties: { id: str, rating: nullableStr, comment: nullableStr } },
+    },
+    toVariables: ({ params, body }) => {
+      const b = body as { rating: 'up' | 'down' | null; comment?: string | null };
+      return { messageId: params.messageId, rating: b.rating === null ? null : b.rating === 'up' ? ('UP' as const) : ('DOWN' as const), comment: b.comment ?? null };
+    },
+    toData: (data) => ({ id: data.rateMessage.id, rating: data.rateMessage.rating?.toLowerCase() ?? null, comment: data.rateMessage.ratingComment ?? null }),
   }),
 ];

@@ -10,6 +10,11 @@ import { BadRequestError, NotFoundError, UnauthenticatedError } from '../core/er
 import { authorOf, type ModerationService } from '../moderation/moderation.service';
 import { CHAT_LIMITS, checkSaveChatInput, type MessageInput, previewOf, type SaveChatInput, titleFrom } from './chat-input';
 import { checkPageSize, decodeCursor, encodeCursor } from '../core/cursor';
+import { checkConfirmation } from '../core/confirmation';
+import { removeChats, removeChatsWhere } from './chat-removal';
+
+/** What deleteAllChats must be sent, word for word. */
+export const DELETE_ALL_CHATS_PHRASE = 'DELETE ALL CHATS';
 
 export interface ChatFilter {
   category?: string | null;
@@ -238,12 +243,18 @@ export class ChatService {
     if (!wanted.length) return 0;
     return this.em.transactional(async (em) => {
       const mine = (await em.find(Chat, { id: { $in: wanted }, user: viewer.userId }, { fields: ['id'] })).map((c) => c.id);
-      if (!mine.length) return 0;
-      await em.nativeDelete(Message, { chat: { $in: mine } });
-      await em.nativeDelete(ChatTag, { chat: { $in: mine } });
-      await em.nativeDelete(ChatActivity, { chatId: { $in: mine } });
-      return em.nativeDelete(Chat, { id: { $in: mine }, user: viewer.userId });
+      return removeChats(em, mine);
     });
+  }
+
+  /**
+   * Deletes every chat of the viewer (the "clear all history" a front end confirms first):
+   * `confirm` must be the phrase DELETE ALL CHATS, so a stray call does nothing. Returns how
+   * many chats went.
+   */
+  async deleteAll(viewer: Viewer, confirm: string): Promise<number> {
+    checkConfirmation(confirm, DELETE_ALL_CHATS_PHRASE);
+    return removeChatsWhere(this.em, { user: viewer.userId });
   }
 
   /** Stars or unstars one of the viewer's chats; does not change its place in the list. */

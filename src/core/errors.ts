@@ -58,7 +58,8 @@ const BAD_REQUEST_REASONS = {
   UPLOAD_FAILED: 'The uploaded file could not be read (an interrupted or malformed upload); send it again.',
   EMPTY_FILE: 'The uploaded audio file is empty.',
   UNSUPPORTED_AUDIO_FORMAT: 'The audio is not mp3, wav, m4a/mp4, aac (ADTS), webm or ogg (judged by its bytes, not its name), or could not be read as one; convert it first.',
-  SERVICE_NOT_CONFIGURED: 'This server has no speech-to-text provider configured; the feature is unavailable here until the operator sets one up.',
+  SERVICE_NOT_CONFIGURED: 'This server has no speech-to-text (or, for speakMessage, text-to-speech) provider configured; the feature is unavailable here until the operator sets one up.',
+  MESSAGE_NOT_FINISHED: 'The reply is still being generated; read it aloud once it has finished.',
   INVALID_LANGUAGE: 'language must be a code like zh or en-US.',
   INVALID_CODE: 'The WeChat login code is invalid or has expired; get a new one from wx.login.',
   CODE_USED: 'The WeChat login code has already been used; get a new one from wx.login.',
@@ -74,6 +75,8 @@ const BAD_REQUEST_REASONS = {
   UNKNOWN_TYPE: 'A legacy-socket frame has a type other than auth, message or ping.',
   ALREADY_AUTHENTICATED: 'This legacy socket is signed in as another user; open a new socket for that user.',
   TOO_MANY_OPERATIONS: 'This graphql-ws socket already runs as many operations as it may; complete some or open another socket.',
+  CONFIRMATION_REQUIRED: 'An irreversible operation (deleteAllChats, deleteAccount) was not sent its confirmation phrase word for word (the message quotes it); nothing was changed.',
+  NOT_RATEABLE: 'Only finished AI replies can be rated (not your own messages, nor a reply still being generated).',
 } as const;
 
 const FORBIDDEN_REASONS = {

@@ -11,12 +11,13 @@ import { MessageResolver } from '../chats/message.resolver';
 import { PaymentResolver } from '../payments/payment.resolver';
 import { ReplyResolver } from '../replies/reply.resolver';
 import { SpeechResolver } from '../speech/speech.resolver';
+import { SpeakResolver } from '../speech/speak.resolver';
 import { ModelResolver } from '../models/model.resolver';
 import { UserResolver } from '../accounts/user.resolver';
 import { authChecker } from './auth-checker';
 import { guardRootFields } from './operation-checks';
 
-export const RESOLVERS = [UserResolver, ModelResolver, ChatResolver, ChatConnectionResolver, MessageResolver, ReplyResolver, SpeechResolver, AuthResolver, ApiKeyResolver, PaymentResolver] as const;
+export const RESOLVERS = [UserResolver, ModelResolver, ChatResolver, ChatConnectionResolver, MessageResolver, ReplyResolver, SpeechResolver, SpeakResolver, AuthResolver, ApiKeyResolver, PaymentResolver] as const;
 
 /** The schema of every transport, with the whole-operation input checks on its root fields (operation-checks.ts). */
 export async function buildAppSchema(): Promise<GraphQLSchema> {

@@ -85,15 +85,19 @@ function checkOperation(info: GraphQLResolveInfo): void {
   if (outcome) throw outcome;
 }
 
-/** Contexts whose subscription was started by `subscribe` (graphql-ws), not merely executed. */
+/** Contexts whose subscription was started by `subscribe` (graphql-ws, or a streamed POST), not merely executed. */
 const subscribed = new WeakSet<object>();
 
+/** Names every way to subscribe, so a client that picked none learns how. */
 const overHttp = () =>
-  new BadRequestError('Subscriptions run over WebSocket: connect to /graphql with graphql-ws (subprotocol graphql-transport-ws); HTTP runs queries and mutations', { reason: 'UNSUPPORTED' });
+  new BadRequestError(
+    'A subscription needs a streaming transport: graphql-ws on this URL (WebSocket, subprotocol graphql-transport-ws), or POST /graphql with Accept: multipart/mixed;subscriptionSpec="1.0" (Apollo Client\'s HttpLink) or Accept: text/event-stream (graphql-sse)',
+    { reason: 'UNSUPPORTED' },
+  );
 
 /**
  * Puts the checks on every root field of the schema (in place). A subscription executed as
- * a plain request (POST or GET /graphql) never had its `subscribe` called, so its resolver
+ * a plain request (POST or GET /graphql without a streaming Accept) never had its `subscribe` called, so its resolver
  * would get no event: it is refused with BAD_REQUEST instead of failing inside.
  */
 export function guardRootFields(schema: GraphQLSchema): GraphQLSchema {

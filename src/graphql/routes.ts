@@ -1,13 +1,20 @@
 import type { ApolloServer } from '@apollo/server';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { WebsocketHandler } from '@fastify/websocket';
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { GraphQLSchema, ValidationRule } from 'graphql';
 import type { AppContext } from '../context';
+import type { AppDeps } from '../deps';
 import { readGraphqlUploads } from '../http/uploads';
+import { acceptsMultipartSubscription, multipartSubscriptions } from './http-subscriptions';
+import { acceptsEventStream, sseSubscriptions } from './sse-subscriptions';
 
 /**
- * `/graphql`: POST runs operations (with uploads); GET opens GraphiQL in a browser, runs a
- * GraphQL GET request otherwise, and upgrades to graphql-ws on the same URL.
+ * `/graphql`: POST runs operations (with uploads), and streams subscriptions to clients that
+ * accept Apollo's multipart subscriptions or an event stream (graphql-sse); GET opens
+ * GraphiQL in a browser, runs a GraphQL GET request otherwise, and upgrades to graphql-ws on
+ * the same URL.
  */
 export function registerGraphqlRoutes(
   app: FastifyInstance,
@@ -18,11 +25,24 @@ export function registerGraphqlRoutes(
     /** Serves the GraphiQL page; absent in production. */
     graphiql?: (reply: FastifyReply) => unknown;
     maxUploadBytes: number;
+    /** What subscriptions over HTTP run with (graphql-ws gets the same). */
+    subscriptions: { deps: AppDeps; schema: GraphQLSchema; validationRules: readonly ValidationRule[] };
   },
 ): void {
   const handler = fastifyApolloHandler(opts.apollo, { context: opts.context });
   const hidden = { hide: true };
-  app.post('/graphql', { schema: hidden, config: { rateLimited: true }, preValidation: readGraphqlUploads(opts.maxUploadBytes) }, handler);
+  const streamOptions = { ...opts.subscriptions, context: opts.context, streamed: trackStreams(app) };
+  const multipart = multipartSubscriptions(streamOptions);
+  const sse = sseSubscriptions(streamOptions);
+  app.post('/graphql', { schema: hidden, config: { rateLimited: true }, preValidation: readGraphqlUploads(opts.maxUploadBytes) }, async function (req, reply) {
+    const accept = req.headers.accept;
+    // Uploads and text bodies stay with Apollo (its CSRF check covers them); streams take JSON only.
+    const json = /^application\/json\b/i.test(req.headers['content-type'] ?? '');
+    if (json && acceptsEventStream(accept)) return sse(req, reply);
+    if (json && acceptsMultipartSubscription(accept) && (await multipart(req, reply))) return;
+    // Everything else, including a subscription without either Accept (refused: operation-checks.ts).
+    return handler.call(this, req as never, reply as never);
+  });
   app.route({
     method: 'GET',
     url: '/graphql',
@@ -43,4 +63,20 @@ export function registerGraphqlRoutes(
     },
     wsHandler: opts.wsHandler,
   });
+}
+
+/**
+ * Responses that stream until their subscription ends: shutdown cuts them (as it closes
+ * graphql-ws sockets) instead of waiting for them until the shutdown timeout.
+ */
+function trackStreams(app: FastifyInstance): (reply: FastifyReply) => void {
+  const open = new Set<ServerResponse>();
+  app.addHook('preClose', async () => {
+    for (const res of open) res.destroy();
+  });
+  return (reply) => {
+    const res = reply.raw;
+    open.add(res);
+    res.once('close', () => open.delete(res));
+  };
 }

@@ -10,11 +10,13 @@ import type { AppDeps } from '../deps';
 import { startApollo } from '../graphql/apollo';
 import { createArmor } from '../graphql/limits';
 import { registerGraphqlRoutes } from '../graphql/routes';
+import { registerOpenAiRoutes } from '../openai/openai.routes';
 import { registerPaymentNotifyRoutes } from '../payments/payment-notify.routes';
 import type { RestRoute } from '../rest/route';
 import { registerRestRoutes } from '../rest/router';
 import { graphqlWsHandler } from '../sockets/graphql-ws';
 import { registerLegacySocket } from '../sockets/legacy-socket';
+import { registerSpeechAudioRoute } from '../speech/speak.routes';
 import { registerGraphiqlAssets } from './graphiql';
 import { readEmptyJsonAsObject } from './json-body';
 import { registerHealthRoutes, type ReadinessCheck } from './health';
@@ -102,9 +104,12 @@ export async function buildServer(parts: ServerParts): Promise<{ app: FastifyIns
     wsHandler: graphqlWsHandler(deps, schema, armor.validationRules),
     graphiql: config.production ? undefined : registerGraphiqlAssets(app),
     maxUploadBytes: config.stt.maxUploadBytes,
+    subscriptions: { deps, schema, validationRules: armor.validationRules },
   });
-  registerRestRoutes(app, apollo, parts.restRoutes, context, { maxUploadBytes: config.stt.maxUploadBytes });
+  registerRestRoutes(app, apollo, parts.restRoutes, context, { maxUploadBytes: config.stt.maxUploadBytes, schema, keepAliveMs: config.timings.streaming.keepAliveMs });
+  await registerOpenAiRoutes(app, deps);
   registerLegacySocket(app, deps);
+  registerSpeechAudioRoute(app, deps);
   await registerPaymentNotifyRoutes(app, deps.payments.notifications);
   registerHealthRoutes(app, parts.readinessChecks, { timeoutMs: config.timings.dependencies.readinessTimeoutMs });
   return { app, apollo };

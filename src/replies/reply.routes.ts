@@ -1,6 +1,7 @@
-import { SendMessageDocument, SpeechToTextDocument } from '../rest/generated/graphql';
+import { SendMessageDocument, type SendMessageMutation, SpeechToTextDocument } from '../rest/generated/graphql';
 import { defineRoute } from '../rest/route';
 import { int, str } from '../rest/schemas';
+import { replyEventsRoute, sendMessageStream } from './reply-stream.routes';
 
 const ROLE_FROM_REST = { user: 'USER', assistant: 'ASSISTANT', system: 'SYSTEM' } as const;
 type RestHistory = Array<{ role: keyof typeof ROLE_FROM_REST; content: string; timestamp?: string }>;
@@ -12,6 +13,35 @@ const historySchema = {
 const usageSchema = { type: 'object', properties: { prompt_tokens: int, completion_tokens: int, total_tokens: int, reasoning_tokens: { type: ['integer', 'null'] }, estimated: { type: 'boolean' } } };
 const nullableStr = { type: ['string', 'null'] };
 const metadataSchema = { type: 'object', properties: { modelType: str, responseLength: int, tokensUsed: int } };
+const streamFlag = { type: 'boolean', description: 'true: answer a text/event-stream (as does Accept: text/event-stream)' };
+
+type Sent = SendMessageMutation['sendMessage'];
+
+/** POST /v1/chat/message's data (also its stream's done event). */
+const chatData = ({ sendMessage: s }: SendMessageMutation) => ({
+  sessionId: s.sessionId,
+  messageId: s.messageId,
+  reply: { content: s.reply.content, aiGenerated: s.reply.aiGenerated, time: s.reply.timestamp },
+});
+
+/** POST /v1/ai/message's data without metadata: also the done event of GET /v1/chat/messages/{messageId}/events. */
+const aiReplyData = ({ reply, sessionId, messageId }: Omit<Sent, 'metadata'>) => {
+  const usage = reply.usage ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0, reasoningTokens: null, estimated: true };
+  return {
+    text: reply.content,
+    aiGenerated: reply.aiGenerated,
+    reasoning: reply.reasoning ?? null,
+    status: reply.status.toLowerCase(),
+    finishReason: reply.finishReason?.toLowerCase() ?? null,
+    usage: { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.totalTokens, reasoning_tokens: usage.reasoningTokens ?? null, estimated: usage.estimated },
+    model: reply.model ?? '',
+    sessionId,
+    messageId,
+  };
+};
+
+/** POST /v1/ai/message's data (also its stream's done event). */
+const aiData = ({ sendMessage }: SendMessageMutation) => ({ ...aiReplyData(sendMessage), metadata: sendMessage.metadata });
 
 const speechRoute = defineRoute({
   method: 'POST',
@@ -30,7 +60,7 @@ const speechRoute = defineRoute({
   toData: (data) => data.speechToText,
 });
 
-/** The legacy chat endpoint and the older AI service endpoint, both on sendMessage (waiting for the reply). */
+/** The legacy chat endpoint and the older AI service endpoint, both on sendMessage (waiting for the reply, or streaming it), and following a reply. */
 export const AI_ROUTES = [
   speechRoute,
   defineRoute({
@@ -39,18 +69,15 @@ export const AI_ROUTES = [
     summary: 'Send a message and get the AI reply',
     operation: SendMessageDocument,
     schema: {
-      body: { type: 'object', required: ['content'], properties: { content: str, sessionId: str, modelId: str, clientMessageId: str } },
+      body: { type: 'object', required: ['content'], properties: { content: str, sessionId: str, modelId: str, clientMessageId: str, stream: streamFlag } },
       data: { type: 'object', properties: { sessionId: str, messageId: str, reply: { type: 'object', properties: { content: str, aiGenerated: { type: 'boolean' }, time: str } } } },
     },
-    toVariables: ({ body }) => {
+    toVariables: ({ body, stream }) => {
       const b = body as { content: string; sessionId?: string; modelId?: string; clientMessageId?: string };
-      return { input: { content: b.content, sessionId: b.sessionId, modelId: b.modelId, clientMessageId: b.clientMessageId, stream: false } };
+      return { input: { content: b.content, sessionId: b.sessionId, modelId: b.modelId, clientMessageId: b.clientMessageId, stream } };
     },
-    toData: (data) => ({
-      sessionId: data.sendMessage.sessionId,
-      messageId: data.sendMessage.messageId,
-      reply: { content: data.sendMessage.reply.content, aiGenerated: data.sendMessage.reply.aiGenerated, time: data.sendMessage.reply.timestamp },
-    }),
+    toData: chatData,
+    stream: sendMessageStream(chatData),
   }),
   defineRoute({
     method: 'POST',
@@ -58,13 +85,13 @@ export const AI_ROUTES = [
     summary: 'Send a message with optional history and model',
     operation: SendMessageDocument,
     schema: {
-      body: { type: 'object', required: ['message'], properties: { message: str, modelId: str, messageHistory: historySchema, sessionId: str, clientMessageId: str } },
+      body: { type: 'object', required: ['message'], properties: { message: str, modelId: str, messageHistory: historySchema, sessionId: str, clientMessageId: str, stream: streamFlag } },
       data: {
         type: 'object',
         properties: { text: str, aiGenerated: { type: 'boolean' }, reasoning: nullableStr, status: str, finishReason: nullableStr, usage: usageSchema, model: str, metadata: metadataSchema, sessionId: str, messageId: str },
       },
     },
-    toVariables: ({ body }) => {
+    toVariables: ({ body, stream }) => {
       const b = body as { message: string; modelId?: string; messageHistory?: RestHistory; sessionId?: string; clientMessageId?: string };
       return {
         input: {
@@ -73,25 +100,12 @@ export const AI_ROUTES = [
           sessionId: b.sessionId,
           clientMessageId: b.clientMessageId,
           messageHistory: b.messageHistory?.map((m) => ({ role: ROLE_FROM_REST[m.role], content: m.content, timestamp: m.timestamp })),
-          stream: false,
+          stream,
         },
       };
     },
-    toData: (data) => {
-      const { reply, metadata, sessionId, messageId } = data.sendMessage;
-      const usage = reply.usage ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0, reasoningTokens: null, estimated: true };
-      return {
-        text: reply.content,
-        aiGenerated: reply.aiGenerated,
-        reasoning: reply.reasoning ?? null,
-        status: reply.status.toLowerCase(),
-        finishReason: reply.finishReason?.toLowerCase() ?? null,
-        usage: { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.totalTokens, reasoning_tokens: usage.reasoningTokens ?? null, estimated: usage.estimated },
-        model: reply.model ?? '',
-        metadata,
-        sessionId,
-        messageId,
-      };
-    },
+    toData: aiData,
+    stream: sendMessageStream(aiData),
   }),
+  replyEventsRoute(aiReplyData),
 ];

@@ -50,6 +50,7 @@ export class ReplyService {
    * Stores the user's message and a STREAMING reply, and starts the reply. `stream: false`
    * waits for it (UPSTREAM_ERROR when it fails); `stream: true` returns at once. A repeated
    * `clientMessageId` returns the first request's reply without calling the provider.
+   * `unstored` (the OpenAI-compatible API) takes the saveHistory-off path: nothing stored, still charged.
    * Errors: BAD_REQUEST (content, model, history), NOT_FOUND (sessionId), FORBIDDEN
    * (balance; CONTENT_BLOCKED, ACCOUNT_SUSPENDED), RATE_LIMITED (concurrent replies, AI calls),
    * UPSTREAM_ERROR (MODERATION_UNAVAILABLE).
@@ -59,7 +60,7 @@ export class ReplyService {
     const user = await this.em.findOne(User, viewer.userId);
     if (!user) throw new UnauthenticatedError('Account not found');
     this.deps.moderation.assertNotSuspended(user);
-    if (!user.settings.saveHistory) return this.sendUnstored(user, checked);
+    if (!user.settings.saveHistory || checked.unstored) return this.sendUnstored(user, checked);
 
     // A retry of a stored send was checked the first time.
     if (checked.key) {

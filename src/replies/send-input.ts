@@ -10,6 +10,10 @@ export interface SendMessageInput {
   messageHistory?: MessageInput[] | null;
   clientMessageId?: string | null;
   stream?: boolean | null;
+  /** Never stored as a chat, whatever the user's saveHistory (the OpenAI-compatible API keeps no chats). */
+  unstored?: boolean | null;
+  /** Per-request generation settings (OpenAI's max_tokens, temperature); maxTokens stays within the model's own cap. */
+  tuning?: { maxTokens?: number | null; temperature?: number | null } | null;
 }
 
 export interface CheckedSend {
@@ -22,6 +26,7 @@ export interface CheckedSend {
   key: string | null;
   /** `stream: false`: answer with the whole reply. */
   wait: boolean;
+  unstored: boolean;
 }
 
 /** Checks a send before anything is read or written. BAD_REQUEST with the field and reason. */
@@ -29,8 +34,8 @@ export function checkSendInput(input: SendMessageInput, catalog: ModelCatalog): 
   const content = input.content;
   if (!content.trim()) throw new BadRequestError('content must not be empty', { field: 'content', reason: 'EMPTY' });
   if (content.length > MAX_MESSAGE_LENGTH) throw new BadRequestError(`content is at most ${MAX_MESSAGE_LENGTH} characters`, { field: 'content', reason: 'TOO_LONG' });
-  const model = input.modelId ? catalog.find(input.modelId) : catalog.default;
-  if (!model) throw new BadRequestError(`Unknown model ${input.modelId}`, { field: 'modelId', reason: 'UNKNOWN_MODEL' });
+  const found = input.modelId ? catalog.find(input.modelId) : catalog.default;
+  if (!found) throw new BadRequestError(`Unknown model ${input.modelId}`, { field: 'modelId', reason: 'UNKNOWN_MODEL' });
   const history = input.messageHistory ?? null;
   if (history && history.length > CHAT_LIMITS.messagesPerSave) throw new BadRequestError(`messageHistory holds at most ${CHAT_LIMITS.messagesPerSave} messages`, { field: 'messageHistory', reason: 'TOO_MANY' });
   history?.forEach((m, i) => {
@@ -38,5 +43,17 @@ export function checkSendInput(input: SendMessageInput, catalog: ModelCatalog): 
   });
   const key = input.clientMessageId ?? null;
   if (key !== null && (key.length < 1 || key.length > 64)) throw new BadRequestError('clientMessageId is 1 to 64 characters', { field: 'clientMessageId', reason: 'LENGTH' });
-  return { content, model, sessionId: input.sessionId ?? null, history, key, wait: !input.stream };
+  return { content, model: tuned(found, input.tuning), sessionId: input.sessionId ?? null, history, key, wait: !input.stream, unstored: input.unstored === true };
+}
+
+/** The model with a request's own settings: an operator's maxTokens is a cap the caller can only lower. */
+function tuned(model: CatalogModel, tuning: SendMessageInput['tuning']): CatalogModel {
+  const maxTokens = tuning?.maxTokens ?? null;
+  const temperature = tuning?.temperature ?? null;
+  if (maxTokens === null && temperature === null) return model;
+  return {
+    ...model,
+    maxTokens: maxTokens === null ? model.maxTokens : Math.min(maxTokens, model.maxTokens ?? maxTokens),
+    temperature: temperature ?? model.temperature,
+  };
 }

@@ -20,7 +20,7 @@ import { amount, anyText, idFrom, messages, optional, textUpTo, withOneFault, wr
 
 const RUNS = 60;
 /** Every mutation of the schema; `mutations()` has one sweep entry for each. */
-const MUTATIONS = ['createApiKey', 'revokeApiKey', 'wechatLogin', 'logout', 'saveChat', 'deleteChats', 'starChat', 'createWechatPayOrder', 'createAlipayOrder', 'sendMessage', 'stopGeneration', 'updateSettings', 'speechToText'];
+const MUTATIONS = ['createApiKey', 'revokeApiKey', 'wechatLogin', 'logout', 'saveChat', 'deleteChats', 'starChat', 'createWechatPayOrder', 'createAlipayOrder', 'sendMessage', 'stopGeneration', 'updateSettings', 'speechToText', 'speakMessage', 'rateMessage', 'deleteAllChats', 'deleteAccount'];
 const UNKNOWN_ID = '01m8y0v228hz5x7s28xkc7m6m4';
 const ROLES = ['USER', 'ASSISTANT', 'SYSTEM'];
 
@@ -124,6 +124,15 @@ function mutations(me: Party, other: Party): Op[] {
       { targetsOther: (i) => isOther(inputOf(i).sessionId) && inputOf(i).clientMessageId === undefined },
     ),
     gqlOp('stopGeneration', 'mutation($messageId: ID!) { stopGeneration(messageId: $messageId) { id } }', withOneFault(fc.record({ messageId })), { targetsOther: (i) => isOther(i.messageId) }),
+    gqlOp('speakMessage', 'mutation($messageId: ID!, $voice: String) { speakMessage(messageId: $messageId, voice: $voice) { url } }', withOneFault(optional({ messageId, voice: fc.oneof(fc.constantFrom('alloy', 'nova', 'bad voice!'), textUpTo(40)) }, ['messageId'])), { targetsOther: (i) => isOther(i.messageId) }),
+    gqlOp(
+      'rateMessage',
+      'mutation($messageId: ID!, $rating: Rating, $comment: String) { rateMessage(messageId: $messageId, rating: $rating, comment: $comment) { id } }',
+      withOneFault(optional({ messageId, rating: fc.constantFrom('UP', 'DOWN', null), comment: fc.oneof(textUpTo(1001), fc.constant(null)) }, ['messageId'])),
+      { targetsOther: (i) => isOther(i.messageId) },
+    ),
+    gqlOp('deleteAllChats', 'mutation($confirm: String!) { deleteAllChats(confirm: $confirm) }', withOneFault(fc.record({ confirm: fc.oneof(fc.constantFrom('DELETE ALL CHATS', 'delete all chats'), anyText) }))),
+    gqlOp('deleteAccount', 'mutation($confirm: String!) { deleteAccount(confirm: $confirm) }', withOneFault(fc.record({ confirm: fc.oneof(fc.constantFrom('DELETE MY ACCOUNT', 'DELETE MY ACCOUNT '), anyText) }))),
     gqlOp('updateSettings', 'mutation($input: UpdateSettingsInput!) { updateSettings(input: $input) { isDarkMode } }', withOneFault(fc.record({ input: optional({ isDarkMode: fc.boolean(), autoRead: fc.boolean(), saveHistory: fc.boolean() }) }))),
     {
       name: 'speechToText',
@@ -151,6 +160,9 @@ const REST_ROUTES: Array<{ method: string; path: string; public?: boolean; body:
   { method: 'DELETE', path: '/v1/chats', body: (me, other) => withOneFault(fc.record({ ids: fc.array(idFrom(me.chatId, [other.chatId, 'nope']), { maxLength: 3 }) })) },
   { method: 'POST', path: '/v1/chat/message', body: (me, other) => withOneFault(optional({ content: textUpTo(32_000), ...sending(me, other) }, ['content'])) },
   { method: 'POST', path: '/v1/ai/message', body: (me, other) => withOneFault(optional({ message: textUpTo(200), messageHistory: messages(REST_ROLES), ...sending(me, other) }, ['message'])) },
+  { method: 'POST', path: '/v1/ai/text-to-speech', body: (me, other) => withOneFault(optional({ messageId: idFrom(me.messageId, [other.messageId, 'nope']), voice: textUpTo(40) }, ['messageId'])) },
+  { method: 'DELETE', path: '/v1/chats/all', body: () => withOneFault(fc.record({ confirm: fc.oneof(fc.constant('DELETE ALL CHATS'), anyText) })) },
+  { method: 'DELETE', path: '/v1/user', body: () => withOneFault(fc.record({ confirm: fc.oneof(fc.constant('DELETE MY ACCOUNT'), anyText) })) },
   { method: 'POST', path: '/v1/pay/wechat', body: orderBody },
   { method: 'POST', path: '/v1/pay/alipay', body: orderBody },
 ];
@@ -179,11 +191,12 @@ describe('input sweep: a success or a 4xx, never a 5xx, and nothing stored on a 
   });
   afterAll(() => close());
 
-  /** A token for `caller`: logout gets a fresh one each time, so the sweep's own token stays valid. */
+  /** A token for `caller`: logout and deleteAccount get a fresh one each time, so the sweep's own token stays valid. */
   const tokenFor = async (me: Party, caller: Who, opName: string): Promise<string | undefined> => {
     if (caller === 'anonymous') return undefined;
     if (caller === 'bad token') return `${me.token.slice(0, -4)}AAAA`;
-    if (opName !== 'logout') return me.token;
+    // logout and deleteAccount end the token (deleteAccount the account: the login makes a new one).
+    if (opName !== 'logout' && opName !== 'deleteAccount') return me.token;
     const again = await t.gql<{ wechatLogin: { token: string } }>('mutation($c: String!) { wechatLogin(input: { code: $c }) { token } }', { c: me.code });
     return again.body.data!.wechatLogin.token;
   };

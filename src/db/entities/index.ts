@@ -7,7 +7,8 @@ import { Message } from './message.entity';
 import { ModerationEvent } from './moderation-event.entity';
 import { PaymentOrder } from './payment-order.entity';
 import { RevokedToken } from './revoked-token.entity';
+import { SpeechClip } from './speech-clip.entity';
 import { User, UserSettings } from './user.entity';
 
 /** Every entity, in one list for MikroORM discovery. */
-export const ENTITIES = [User, UserSettings, ApiKey, RevokedToken, Chat, ChatTag, ChatActivity, Message, PaymentOrder, LedgerEntry, ModerationEvent] as const;
+export const ENTITIES = [User, UserSettings, ApiKey, RevokedToken, Chat, ChatTag, ChatActivity, Message, PaymentOrder, LedgerEntry, ModerationEvent, SpeechClip] as const;

@@ -2,7 +2,8 @@ import { Entity, Index, ManyToOne, OptionalProps, PrimaryKey, Property, Unique }
 import { newId } from '../../core/ids';
 import { User } from './user.entity';
 
-export type LedgerKind = 'TOPUP' | 'AI_USAGE';
+/** ACCOUNT_DELETED: the balance left when the user deleted the account, written off. */
+export type LedgerKind = 'TOPUP' | 'AI_USAGE' | 'ACCOUNT_DELETED';
 
 /**
  * One change of a user's balance, written in the same transaction as the change. The
@@ -24,7 +25,7 @@ export class LedgerEntry {
   @Property({ type: 'string', length: 16 })
   kind!: LedgerKind;
 
-  /** The order id (TOPUP) or the reply's message id (AI_USAGE). */
+  /** The order id (TOPUP), the reply's message id (AI_USAGE) or the user id (ACCOUNT_DELETED). */
   @Property({ type: 'string', length: 64 })
   reference!: string;
 

@@ -20,6 +20,13 @@ export enum MessageStatus {
 }
 registerEnumType(MessageStatus, { name: 'MessageStatus' });
 
+/** A user's verdict on a reply. */
+export enum Rating {
+  UP = 'UP',
+  DOWN = 'DOWN',
+}
+registerEnumType(Rating, { name: 'Rating' });
+
 /** How a reply ended: null while STREAMING. */
 export enum FinishReason {
   STOP = 'STOP',
@@ -132,6 +139,19 @@ export class Message {
   /** An exact key (binary collation on MySQL): see exact-keys.ts. */
   @Property({ type: 'string', length: 64, nullable: true })
   clientMessageId?: string | null;
+
+  @Field(() => Rating, { nullable: true, description: "The owner's rating of an AI reply (rateMessage); null when unrated." })
+  @Property({ type: 'string', length: 8, nullable: true })
+  rating?: Rating | null;
+
+  @Field(() => String, { nullable: true, description: 'The comment given with the rating, if any.' })
+  @Property({ type: 'string', length: 1000, nullable: true })
+  ratingComment?: string | null;
+
+  /** When the rating was last set: operators list ratings newest first. */
+  @Index()
+  @Property({ type: 'datetime', length: 3, nullable: true })
+  ratedAt?: Date | null;
 
   @Field({ name: 'timestamp' })
   @Property({ type: 'datetime', length: 3 })

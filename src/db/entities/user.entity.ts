@@ -67,6 +67,14 @@ export class User {
   @Property({ type: 'datetime', length: 3, nullable: true })
   suspendedUntil?: Date | null;
 
+  /**
+   * Set when the user deleted the account: the row stays only as the anonymous owner of
+   * payment orders and ledger rows (accounting records must be kept); everything personal
+   * is gone and no credential of it is accepted.
+   */
+  @Property({ type: 'datetime', length: 3, nullable: true })
+  deletedAt?: Date | null;
+
   @Field()
   @Index()
   @Property({ type: 'datetime', length: 3 })
