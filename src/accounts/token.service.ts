@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createSecretKey, type KeyObject, randomUUID } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { UnauthenticatedError } from '../core/errors';
 
@@ -16,10 +16,11 @@ export interface TokenClaims {
 
 /** HS256 JWTs: `sub` = user id, a random `jti` (for revocation), `exp` from JWT_TTL. */
 export class TokenService {
-  private readonly key: Uint8Array;
+  /** A KeyObject, made once: given raw bytes, jose would import the key again on every verification. */
+  private readonly key: KeyObject;
 
   constructor(secret: string, private readonly ttlSeconds: number) {
-    this.key = new TextEncoder().encode(secret);
+    this.key = createSecretKey(Buffer.from(secret, 'utf8'));
   }
 
   async issue(userId: string, now = new Date()): Promise<IssuedToken> {

@@ -1,6 +1,7 @@
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import type { Logger } from '../core/logger';
 import type { Redis } from 'ioredis';
+import { parseShared } from './json';
 
 type RedisEventTarget = ReturnType<typeof createRedisEventTarget>;
 
@@ -26,5 +27,9 @@ export function redisEventTarget(opts: { publisher: Redis; subscriber: Redis; pr
     subscribe: (channel: string) => subscriber.subscribe(prefix + channel).catch(failed('subscribe')),
     unsubscribe: (channel: string) => subscriber.unsubscribe(prefix + channel).catch(failed('unsubscribe')),
   };
-  return createRedisEventTarget({ publishClient: publishClient as unknown as Redis, subscribeClient: subscribeClient as unknown as Redis });
+  return createRedisEventTarget({
+    publishClient: publishClient as unknown as Redis,
+    subscribeClient: subscribeClient as unknown as Redis,
+    serializer: { stringify: JSON.stringify, parse: parseShared },
+  });
 }

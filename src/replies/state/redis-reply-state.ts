@@ -3,6 +3,7 @@ import type { Logger } from '../../core/logger';
 import { sharedStateUnavailable } from '../../redis/connection';
 import type { ReplyEvent, ReplyMeta } from '../reply-event';
 import { LocalRecords, type ReplyPubSub, type ReplyState } from './reply-state';
+import { parseShared } from '../../redis/json';
 
 /** Check-and-take in one step, so concurrent sends on any instances cannot both get the last slot. */
 const RESERVE = `
@@ -109,14 +110,14 @@ export class RedisReplyState implements ReplyState {
     const local = this.local.get(messageId);
     if (local) return local;
     const raw = await this.redis.get(this.key('meta', messageId)).catch(sharedStateUnavailable);
-    return raw ? (JSON.parse(raw) as ReplyMeta) : null;
+    return raw ? (parseShared(raw) as ReplyMeta) : null;
   }
 
   async events(messageId: string): Promise<ReplyEvent[]> {
     const local = this.local.events(messageId);
     if (local) return local;
     const entries = await this.redis.xrange(this.key('events', messageId), '-', '+').catch(sharedStateUnavailable);
-    return entries.map(([, fields]) => JSON.parse(fields[1]) as ReplyEvent);
+    return entries.map(([, fields]) => parseShared(fields[1]) as ReplyEvent);
   }
 
   isLocal(messageId: string): boolean {
