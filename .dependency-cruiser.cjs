@@ -2,7 +2,7 @@
  * Which parts of src/ may import which: `npm run lint:deps` (and CI) fail on a break.
  * docs/architecture.md explains the rules.
  */
-const FEATURES = '^src/(accounts|chats|replies|models|speech|payments|limits|moderation|openai)/';
+const FEATURES = '^src/(accounts|chats|replies|models|speech|payments|limits|moderation|openai|admin|usage|metrics)/';
 /** The GraphQL and REST edge of a feature: resolvers, GraphQL types, REST routes. */
 const EDGE = '[.](resolver|types|routes)[.]ts$';
 

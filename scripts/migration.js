@@ -36,7 +36,10 @@ async function main(command) {
 // nullable varchar or text. Those statements change nothing (or worse), so they are dropped here.
 function dropMariadbNullDefaultNoise(file) {
   const noise = /^\s*this\.addSql\(`alter table \\`\w+\\` (modify \\`\w+\\` (varchar\(\d+\)|text)( default (\('NULL'\)|'NULL'))?(, )?)+;`\);\n/gm;
-  writeFileSync(file, readFileSync(file, 'utf8').replace(noise, ''));
+  // MariaDB also reports a string default quoted ('USER' as "'USER'"), so every NOT NULL varchar
+  // with a default is proposed again, unchanged.
+  const quotedDefaults = /^\s*this\.addSql\(`alter table \\`\w+\\` (modify \\`\w+\\` varchar\(\d+\) not null default '[A-Z_]+'(, )?)+;`\);\n/gm;
+  writeFileSync(file, readFileSync(file, 'utf8').replace(noise, '').replace(quotedDefaults, ''));
 }
 
 function writeIndex() {

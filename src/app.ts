@@ -60,8 +60,8 @@ export async function createApp(config: AppConfig, overrides: Partial<AppDeps> =
 
   const jobs: Job[] = [
     purgeJob(orm, { everyMs: config.timings.jobs.purgeIntervalMs, listCursorTtlMs: config.timings.chats.listCursorTtlMs, chatRetentionDays: config.chatRetentionDays }, logger),
-    reconcileJob(deps.payments.settlement, config.timings.jobs.reconcileIntervalMs, logger),
-    sweepJob(orm, deps.replies, { everyMs: config.timings.replies.sweepIntervalMs, minAgeMs: config.timings.replies.sweepMinAgeMs }, logger),
+    reconcileJob(deps.payments, config.timings.jobs.reconcileIntervalMs, logger),
+    sweepJob(orm, deps.replies, { everyMs: config.timings.replies.sweepIntervalMs, minAgeMs: config.timings.replies.sweepMinAgeMs, holdMaxAgeMs: holdMaxAgeMs(config) }, logger, deps.billing),
   ];
   for (const job of jobs) job.start();
 
@@ -94,6 +94,11 @@ export async function createApp(config: AppConfig, overrides: Partial<AppDeps> =
     },
     shutdown,
   };
+}
+
+/** A reply hold open longer than the slowest model's timeout (plus the dead-instance grace) has no live reply left. */
+function holdMaxAgeMs(config: AppConfig): number {
+  return Math.max(config.ai.timeoutMs, ...config.ai.models.map((m) => m.timeoutMs ?? 0)) + config.timings.replies.deadInstanceGraceMs;
 }
 
 /** Closes the server, cutting the connections still open after `timeoutMs`. */

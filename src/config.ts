@@ -107,15 +107,21 @@ const envSchema = z.object({
   WECHATPAY_APIV3_KEY: z.preprocess(emptyToUndefined, z.string().length(32, 'must be 32 characters').optional()),
   WECHATPAY_NOTIFY_URL: optionalHttpUrl(),
   WECHATPAY_BASE_URL: httpUrl('https://api.mch.weixin.qq.com'),
+  WECHATPAY_H5_ENABLED: bool(false),
+  WECHATPAY_PLATFORM_CERT_SERIAL: optionalString,
+  WECHATPAY_PLATFORM_CERT: pem,
   ALIPAY_APP_ID: optionalString,
   ALIPAY_PRIVATE_KEY: pem,
   ALIPAY_PUBLIC_KEY: pem,
   ALIPAY_NOTIFY_URL: optionalHttpUrl(),
   ALIPAY_RETURN_URL: optionalHttpUrl(),
   ALIPAY_GATEWAY: httpUrl('https://openapi.alipay.com/gateway.do'),
+  ALIPAY_SELLER_ID: optionalString,
   RATE_LIMIT_PER_MINUTE: int(300, 1, 1_000_000),
   AI_RATE_LIMIT_PER_MINUTE: int(30, 1, 1_000_000),
   LOGIN_RATE_LIMIT_PER_MINUTE: int(20, 1, 1_000_000),
+  // Per user: redeem codes are unguessable, and this keeps it so.
+  REDEEM_RATE_LIMIT_PER_MINUTE: int(10, 1, 1_000_000),
   MAX_CONCURRENT_STREAMS: int(3, 1, 1000),
   AI_TIMEOUT_MS: int(60_000, 100, 3_600_000),
   // true = one proxy hop (the load balancer); a number = that many hops; else addresses/CIDRs.
@@ -138,6 +144,10 @@ const envSchema = z.object({
   MAX_UPLOAD_MB: int(25, 1, 1024),
   BODY_LIMIT_KB: int(1024, 16, 102_400),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 0, 600_000),
+  // GET /metrics (Prometheus): on the main port behind this bearer token, and/or without one on
+  // METRICS_PORT (bound to HOST, meant for a private network); neither set: off (404).
+  METRICS_TOKEN: z.preprocess(emptyToUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
+  METRICS_PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(65535).optional()),
   // Unset: chats are kept. Else chats untouched for longer are deleted by the purge job.
   CHAT_RETENTION_DAYS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(36_500).optional()),
   // Content security (src/moderation): each engine is optional; docs/operations.md says how to set them up.
@@ -220,6 +230,8 @@ export const TIMINGS = {
     pollCheckIntervalMs: 5_000,
     /** ...and when the reconcile job checks it. */
     reconcileCheckIntervalMs: 50_000,
+    /** The same refund (order, amount, reason) asked for again within this long is answered with the first one, not made twice. */
+    refundRepeatWindowMs: 10 * 60_000,
   },
   chats: {
     /** How long a chat list cursor stays valid (and chat activity is kept for it). */
@@ -312,19 +324,24 @@ export interface AppConfig {
   redisPrefix: string;
   /** `secret` is '' until `withDevJwtSecret` fills it in development. */
   jwt: { secret: string; ttlSeconds: number };
-  ai: { openaiApiKey?: string; openaiBaseUrl: string; models: ModelConfig[]; timeoutMs: number; maxConcurrentStreams: number };
+  /** loadModels: reads the catalog again with the same settings (adminReloadModels); problems as at start. */
+  ai: { openaiApiKey?: string; openaiBaseUrl: string; models: ModelConfig[]; loadModels: () => { models: ModelConfig[]; problems: string[] }; timeoutMs: number; maxConcurrentStreams: number };
   stt: { configured: boolean; model: string; baseUrl: string; apiKey?: string; maxUploadBytes: number };
   tts: { configured: boolean; model: string; baseUrl: string; apiKey?: string; voice: string };
   wechat: { login?: { appId: string; appSecret: string }; apiBase: string; timeoutMs: number };
   /** Content security: which engines check text, and what happens to repeat offenders. */
   moderation: ModerationConfig;
-  wechatPay?: { mchId: string; appId: string; serialNo: string; privateKey: string; publicKey: string; publicKeyId: string; apiV3Key: string; notifyUrl: string; baseUrl: string };
-  alipay?: { appId: string; privateKey: string; publicKey: string; notifyUrl: string; returnUrl?: string; gateway: string };
-  limits: { perMinute: number; aiPerMinute: number; loginPerMinute: number; bodyLimitBytes: number };
+  /** h5Enabled: WeChat H5 payments (a product the merchant must apply for); platformCert: a second verification key while WeChat Pay moves from platform certificates to its public key. */
+  wechatPay?: { mchId: string; appId: string; serialNo: string; privateKey: string; publicKey: string; publicKeyId: string; apiV3Key: string; notifyUrl: string; baseUrl: string; h5Enabled: boolean; platformCert?: { serial: string; pem: string } };
+  /** sellerId: when set, a notification must name this seller (the 2088... merchant PID). */
+  alipay?: { appId: string; privateKey: string; publicKey: string; notifyUrl: string; returnUrl?: string; gateway: string; sellerId?: string };
+  limits: { perMinute: number; aiPerMinute: number; loginPerMinute: number; redeemPerMinute: number; bodyLimitBytes: number };
   /** false, a number of proxy hops, or trusted addresses/CIDRs. */
   trustProxy: false | number | string[];
   corsOrigins: string[];
   shutdownTimeoutMs: number;
+  /** GET /metrics: on the main port with this bearer token, and/or tokenless on its own port. */
+  metrics: { token?: string; port?: number };
   /** Chats untouched for more days than this are deleted; undefined keeps them. */
   chatRetentionDays?: number;
   timings: Timings;
@@ -408,7 +425,8 @@ export function withDevJwtSecret(config: AppConfig): AppConfig {
 function build(env: Env, problems: string[], dataDir: string, rawEnv: Record<string, string | undefined> = {}): AppConfig {
   const production = env.NODE_ENV === 'production';
   const database = parseDatabaseUrl(env.DATABASE_URL, problems);
-  const models = buildCatalog({ file: env.AI_MODELS, openaiApiKey: env.OPENAI_API_KEY, openaiBaseUrl: env.OPENAI_BASE_URL, defaultModel: env.DEFAULT_MODEL }, rawEnv, problems);
+  const catalogSettings = { file: env.AI_MODELS, openaiApiKey: env.OPENAI_API_KEY, openaiBaseUrl: env.OPENAI_BASE_URL, defaultModel: env.DEFAULT_MODEL };
+  const models = buildCatalog(catalogSettings, rawEnv, problems);
   if (production && models.length === 0 && !env.AI_MODELS && !env.ALLOW_ECHO_IN_PRODUCTION) {
     problems.push('AI_MODELS / OPENAI_API_KEY: production needs a real AI provider (only the built-in echo model would answer); set ALLOW_ECHO_IN_PRODUCTION=true to run on echo anyway');
   }
@@ -438,6 +456,9 @@ function build(env: Env, problems: string[], dataDir: string, rawEnv: Record<str
   if (alipaySet.length > 0 && alipaySet.length < alipayKeys.length) {
     problems.push(`Alipay is partly configured; missing ${alipayKeys.filter((k) => env[k] === undefined).join(', ')}`);
   }
+  if (!!env.WECHATPAY_PLATFORM_CERT_SERIAL !== !!env.WECHATPAY_PLATFORM_CERT) problems.push('WECHATPAY_PLATFORM_CERT_SERIAL and WECHATPAY_PLATFORM_CERT: set both or neither');
+  // WeChat Pay only calls https notify URLs; an http one in production would never be called back.
+  if (production && env.WECHATPAY_NOTIFY_URL && !env.WECHATPAY_NOTIFY_URL.startsWith('https://')) problems.push('WECHATPAY_NOTIFY_URL: must be an https URL in production');
 
   return {
     production,
@@ -455,6 +476,10 @@ function build(env: Env, problems: string[], dataDir: string, rawEnv: Record<str
       openaiApiKey: env.OPENAI_API_KEY,
       openaiBaseUrl: env.OPENAI_BASE_URL,
       models,
+      loadModels: () => {
+        const found: string[] = [];
+        return { models: buildCatalog(catalogSettings, rawEnv, found), problems: found };
+      },
       timeoutMs: env.AI_TIMEOUT_MS,
       maxConcurrentStreams: env.MAX_CONCURRENT_STREAMS,
     },
@@ -493,6 +518,8 @@ function build(env: Env, problems: string[], dataDir: string, rawEnv: Record<str
             apiV3Key: env.WECHATPAY_APIV3_KEY!,
             notifyUrl: env.WECHATPAY_NOTIFY_URL!,
             baseUrl: env.WECHATPAY_BASE_URL,
+            h5Enabled: env.WECHATPAY_H5_ENABLED,
+            ...(env.WECHATPAY_PLATFORM_CERT_SERIAL && env.WECHATPAY_PLATFORM_CERT ? { platformCert: { serial: env.WECHATPAY_PLATFORM_CERT_SERIAL, pem: env.WECHATPAY_PLATFORM_CERT } } : {}),
           }
         : undefined,
     alipay:
@@ -504,17 +531,20 @@ function build(env: Env, problems: string[], dataDir: string, rawEnv: Record<str
             notifyUrl: env.ALIPAY_NOTIFY_URL!,
             returnUrl: env.ALIPAY_RETURN_URL,
             gateway: env.ALIPAY_GATEWAY,
+            sellerId: env.ALIPAY_SELLER_ID,
           }
         : undefined,
     limits: {
       perMinute: env.RATE_LIMIT_PER_MINUTE,
       aiPerMinute: env.AI_RATE_LIMIT_PER_MINUTE,
       loginPerMinute: env.LOGIN_RATE_LIMIT_PER_MINUTE,
+      redeemPerMinute: env.REDEEM_RATE_LIMIT_PER_MINUTE,
       bodyLimitBytes: env.BODY_LIMIT_KB * 1024,
     },
     trustProxy: env.TRUST_PROXY,
     corsOrigins: env.CORS_ORIGINS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    metrics: { token: env.METRICS_TOKEN, port: env.METRICS_PORT },
     chatRetentionDays: env.CHAT_RETENTION_DAYS,
     timings: structuredClone(TIMINGS) as Timings,
   };

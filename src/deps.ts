@@ -14,6 +14,8 @@ import { ModelCatalog } from './models/model-catalog';
 import { createModeration, type ModerationService } from './moderation';
 import { createPayments, paymentProviders, type Payments } from './payments';
 import { Billing } from './payments/billing';
+import { PromMetrics } from './metrics/prom-metrics';
+import { UsageLog } from './usage/usage-log';
 import type { SharedState } from './redis/shared-state';
 import { EchoProvider } from './replies/providers/echo';
 import { OpenAICompatibleProvider } from './replies/providers/openai-compatible';
@@ -47,6 +49,12 @@ export interface AppDeps {
   moderation: ModerationService;
   rateLimits: RateLimits;
   payments: Payments;
+  /** Holds and charges of priced replies (the recorder's ReplyCharges); the sweep releases stale holds through it. */
+  billing: Billing;
+  /** One usage row per billable call (replies, speech). */
+  usage: UsageLog;
+  /** The Prometheus registry behind GET /metrics, and the port features report through. */
+  metrics: PromMetrics;
   /** Set when REDIS_URL is: state shared by every instance. */
   redis?: Redis;
 }
@@ -78,6 +86,7 @@ export function createDeps(config: AppConfig, base: { orm: Orm; logger: Logger; 
       throttle: redis ? new RedisThrottle(redis, config.redisPrefix) : new MemoryThrottle(),
       pubsub: createTopics(transport),
       checkIntervalMs: { poll: t.payments.pollCheckIntervalMs, reconcile: t.payments.reconcileCheckIntervalMs },
+      refundRepeatWindowMs: t.payments.refundRepeatWindowMs,
     });
 
   const replyState: ReplyState = redis
@@ -94,8 +103,11 @@ export function createDeps(config: AppConfig, base: { orm: Orm; logger: Logger; 
         heartbeatTtlMs: t.replies.heartbeatTtlMs,
       })
     : new MemoryReplyState(createTopics<ReplyTopics>(), t.replies.retainMs);
-  const recorder = overrides.recorder ?? new ReplyRecorder(orm, new Billing(orm, logger), logger);
-  const moderation = overrides.moderation ?? createModeration(config, { orm, logger, redis });
+  const metrics = overrides.metrics ?? new PromMetrics();
+  const usage = overrides.usage ?? new UsageLog(orm, logger);
+  const billing = overrides.billing ?? new Billing(orm, logger);
+  const recorder = overrides.recorder ?? new ReplyRecorder(orm, billing, logger, usage);
+  const moderation = overrides.moderation ?? createModeration(config, { orm, logger, redis, metrics });
   const replies =
     overrides.replies ??
     new ReplyRunner({
@@ -103,6 +115,7 @@ export function createDeps(config: AppConfig, base: { orm: Orm; logger: Logger; 
       recorder,
       providers: { builtin: new EchoProvider(), openai: new OpenAICompatibleProvider() },
       filters: [moderation.outputFilters()],
+      metrics,
       timings: {
         timeoutMs: config.ai.timeoutMs,
         firstTokenTimeoutMs: Math.min(config.ai.timeoutMs, t.replies.firstTokenTimeoutMs),
@@ -125,6 +138,7 @@ export function createDeps(config: AppConfig, base: { orm: Orm; logger: Logger; 
     defaultVoice: config.tts.voice,
     links: new SpeechLinks(config.jwt.secret, Math.round(t.speech.audioLinkTtlMs / 1000)),
     logger,
+    usage,
   };
   if (tts.placeholder) logger.warn('Text to speech has no provider: speakMessage answers a placeholder tone, not speech (development only)');
 
@@ -141,6 +155,9 @@ export function createDeps(config: AppConfig, base: { orm: Orm; logger: Logger; 
     rateLimits,
     payments,
     recorder,
+    billing,
+    usage,
+    metrics,
     replies,
     moderation,
     speech:
@@ -156,6 +173,7 @@ export function createDeps(config: AppConfig, base: { orm: Orm; logger: Logger; 
         maxUploadBytes: config.stt.maxUploadBytes,
         logger,
         moderation,
+        usage,
       }),
   };
 }

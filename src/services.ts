@@ -5,13 +5,19 @@ import { ReplyService } from './replies/reply.service';
 import { ApiKeyService } from './accounts/api-key.service';
 import { AuthService } from './accounts/auth.service';
 import { ChatService } from './chats/chat.service';
+import { ChatImportService } from './chats/chat-import';
 import { RatingService } from './chats/rating.service';
 import { AccountDeletionService } from './accounts/account-deletion.service';
 import type { RateLimits } from './limits/rate-limits';
 import { PaymentService } from './payments/payment.service';
+import type { Refunds } from './payments/refunds';
 import type { SpeechService } from './speech/speech.service';
 import { SpeakService } from './speech/speak.service';
 import { UserService } from './accounts/user.service';
+import { UsageReportService } from './usage/usage-report.service';
+import { AdminService } from './admin/admin.service';
+import { AdminQueries } from './admin/admin-queries.service';
+import { RedeemService } from './admin/redeem.service';
 
 /** The services one request can use, each built on first use around the request's EntityManager. */
 export class Services {
@@ -47,6 +53,22 @@ export class Services {
     return this.once('chats', () => new ChatService(this.em, this.deps.config.timings.chats.listCursorTtlMs, this.deps.moderation));
   }
 
+  get chatImport(): ChatImportService {
+    return this.once('chatImport', () => new ChatImportService(this.em, this.deps.moderation));
+  }
+
+  get admin(): AdminService {
+    return this.once('admin', () => new AdminService(this.em, { catalog: this.deps.catalog, loadModels: this.deps.config.ai.loadModels }));
+  }
+
+  get adminQueries(): AdminQueries {
+    return this.once('adminQueries', () => new AdminQueries(this.em));
+  }
+
+  get redeem(): RedeemService {
+    return this.once('redeem', () => new RedeemService(this.em, this.deps.rateLimits));
+  }
+
   get ratings(): RatingService {
     return this.once('ratings', () => new RatingService(this.em, this.deps.moderation));
   }
@@ -55,8 +77,17 @@ export class Services {
     return this.once('accountDeletion', () => new AccountDeletionService(this.em, this.deps.authenticator.sessions));
   }
 
+  /** Long-lived (it outlives the request to apply provider answers); admins only, checked inside. */
+  get refunds(): Refunds {
+    return this.deps.payments.refunds;
+  }
+
   get payments(): PaymentService {
     return this.once('payments', () => new PaymentService(this.em, this.deps.payments.settlement, this.deps.payments.pubsub, this.deps.config.timings.payments.orderTtlMs));
+  }
+
+  get usage(): UsageReportService {
+    return this.once('usage', () => new UsageReportService(this.em));
   }
 
   get limits(): RateLimits {

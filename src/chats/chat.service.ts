@@ -118,7 +118,7 @@ export class ChatService {
   }
 
   /**
-   * Chats whose title, tags or any message contain `query` (a literal substring, any case,
+   * Chats whose title, tags or any message shown (the selected versions) contain `query` (a literal substring, any case,
    * Chinese or English). Title matches first, then tag matches, then content; newest first.
    */
   async search(viewer: Viewer, rawQuery: string, first: number, after?: string | null): Promise<ChatPage> {
@@ -136,7 +136,7 @@ export class ChatService {
       from chats c
       where c.user_id = ? and (${like('c.title')}
         or exists (select 1 from chat_tags t where t.chat_id = c.id and ${like('t.tag')})
-        or exists (select 1 from messages m where m.chat_id = c.id and ${like('m.content')}))`;
+        or exists (select 1 from messages m where m.chat_id = c.id and m.on_path = 1 and ${like('m.content')}))`;
     const params = [pattern, pattern, viewer.userId, pattern, pattern, pattern];
     const conn = this.em.getConnection();
     const keyset = cursor ? 'where match_rank > ? or (match_rank = ? and (updated_at < ? or (updated_at = ? and id < ?)))' : '';
@@ -186,15 +186,19 @@ export class ChatService {
       if (input.category !== undefined && input.category !== null) chat.category = checked.category ?? DEFAULT_CATEGORY;
       if (input.isStarred !== undefined && input.isStarred !== null) chat.isStarred = input.isStarred;
       const now = Date.now();
+      // A saved chat is one branch: each message follows the one before it.
+      let parentId: string | null = null;
       input.messages.forEach((m, position) => {
-        em.create(Message, {
+        const row: Message = em.create(Message, {
           chat,
           userId: viewer.userId,
           position,
+          parentId,
           role: m.role,
           content: m.content,
           createdAt: m.timestamp ?? new Date(now),
         });
+        parentId = row.id;
       });
       chat.messageCount = input.messages.length;
       chat.preview = previewOf(input.messages.at(-1)?.content);

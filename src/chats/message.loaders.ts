@@ -13,6 +13,13 @@ export interface MessagesKey {
 
 export const MAX_MESSAGES_PER_PAGE = 500;
 
+/** A message's place among the versions of its turn (siblings under one parent), 1-based in creation order. */
+export interface MessageVersion {
+  parentId: string | null;
+  version: number;
+  versionCount: number;
+}
+
 /** SQLite returns epoch ms, MySQL a Date (or, for some drivers, a UTC 'YYYY-MM-DD hh:mm:ss' string). */
 function toDate(value: unknown): Date {
   if (value instanceof Date) return value;
@@ -31,6 +38,7 @@ function readOnlyMessage(row: Record<string, unknown>): Message {
     chat: { id: row.chat_id as string },
     userId: row.user_id as string,
     position: Number(row.position),
+    parentId: (row.parent_id as string | null) ?? null,
     role: row.role as Message['role'],
     content: row.content as string,
     reasoning: (row.reasoning as string | null) ?? null,
@@ -62,7 +70,7 @@ export function createLoaders(em: EntityManager) {
     return chatIds.map((id) => byChat.get(id) ?? []);
   });
 
-  /** The last `last` messages of each chat (before `before`), oldest first: one window query per batch. */
+  /** The last `last` messages of each chat's selected path (before `before`), oldest first: one window query per batch. */
   const chatMessages = new DataLoader<MessagesKey, Message[], string>(
     async (keys) => {
       const groups = new Map<string, MessagesKey[]>();
@@ -77,9 +85,9 @@ export function createLoaders(em: EntityManager) {
         const beforeClause = before ? 'and m.position < (select b.position from messages b where b.id = ? and b.chat_id = m.chat_id)' : '';
         const rows: Array<Record<string, unknown>> = await conn().execute(
           `select * from (
-             select m.id, m.chat_id, m.user_id, m.position, m.role, m.content, m.reasoning, m.status, m.finish_reason, m.model, m.prompt_tokens,
+             select m.id, m.chat_id, m.user_id, m.position, m.parent_id, m.role, m.content, m.reasoning, m.status, m.finish_reason, m.model, m.prompt_tokens,
                m.completion_tokens, m.total_tokens, m.reasoning_tokens, m.usage_estimated, m.client_message_id, m.created_at, row_number() over (partition by m.chat_id order by m.position desc) as window_rank
-             from messages m where m.chat_id in (${ids.map(() => '?').join(', ')}) ${beforeClause}
+             from messages m where m.chat_id in (${ids.map(() => '?').join(', ')}) and m.on_path = 1 ${beforeClause}
            ) ranked where window_rank <= ? order by chat_id, position`,
           [...ids, ...(before ? [before] : []), last],
         );
@@ -94,8 +102,34 @@ export function createLoaders(em: EntityManager) {
     { cacheKeyFn: (k) => `${k.chatId}|${k.last}|${k.before ?? ''}` },
   );
 
+  /** Where each message stands among its versions: one query per batch, on the (chat, parent) index. */
+  const versions = new DataLoader<string, MessageVersion>(
+    async (messageIds) => {
+      const sameTurn = 's.chat_id = m.chat_id and (s.parent_id = m.parent_id or (s.parent_id is null and m.parent_id is null))';
+      const rows: Array<Record<string, unknown>> = await conn().execute(
+        `select m.id, m.parent_id, m.selected_rank,
+           (select count(*) from messages s where ${sameTurn} and s.position <= m.position) as version,
+           (select count(*) from messages s where ${sameTurn}) as version_count
+         from messages m where m.id in (${messageIds.map(() => '?').join(', ')})`,
+        [...messageIds],
+      );
+      const byId = new Map<string, MessageVersion>();
+      for (const r of rows) {
+        const parentId = (r.parent_id as string | null) ?? null;
+        // An unranked row is in a chat that has had no versions since it was written (message-tree.ts `rankAll`).
+        const alone = r.selected_rank == null;
+        byId.set(r.id as string, { parentId, version: alone ? 1 : Number(r.version), versionCount: alone ? 1 : Number(r.version_count) });
+      }
+      // A reply that is not stored (saveHistory off) is the one version of its turn.
+      return messageIds.map((id) => byId.get(id) ?? { parentId: null, version: 1, versionCount: 1 });
+    },
+    // Batched but not cached: a socket's context lives long, and a turn gains versions meanwhile.
+    { cache: false },
+  );
+
   return {
     chatTags,
+    versions,
     chatMessages: {
       load(key: MessagesKey): Promise<Message[]> {
         if (!Number.isInteger(key.last) || key.last < 1 || key.last > MAX_MESSAGES_PER_PAGE) {

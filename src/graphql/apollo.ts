@@ -1,4 +1,4 @@
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
 import { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import type { FastifyInstance } from 'fastify';
@@ -17,6 +17,8 @@ export async function startApollo(opts: {
   logger: Logger;
   /** A response larger than this is replaced by an error (config TIMINGS.graphql.maxResponseBytes). */
   maxResponseBytes: number;
+  /** More plugins (the metrics' timing), after ours. */
+  plugins?: ApolloServerPlugin<AppContext>[];
 }): Promise<ApolloServer<AppContext>> {
   const apollo = new ApolloServer<AppContext>({
     schema: opts.schema,
@@ -40,6 +42,7 @@ export async function startApollo(opts: {
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginLandingPageDisabled(),
+      ...(opts.plugins ?? []),
     ],
   });
   await apollo.start();

@@ -7,6 +7,7 @@ import { ApiKeyResolver } from '../accounts/api-key.resolver';
 import { AuthResolver } from '../accounts/auth.resolver';
 import { ChatConnectionResolver } from '../chats/chat-connection.resolver';
 import { ChatResolver } from '../chats/chat.resolver';
+import { ChatImportResolver } from '../chats/chat-import.resolver';
 import { MessageResolver } from '../chats/message.resolver';
 import { PaymentResolver } from '../payments/payment.resolver';
 import { ReplyResolver } from '../replies/reply.resolver';
@@ -14,10 +15,13 @@ import { SpeechResolver } from '../speech/speech.resolver';
 import { SpeakResolver } from '../speech/speak.resolver';
 import { ModelResolver } from '../models/model.resolver';
 import { UserResolver } from '../accounts/user.resolver';
+import { UsageResolver } from '../usage/usage.resolver';
+import { AdminOrderFieldsResolver, AdminResolver, AdminUserFieldsResolver } from '../admin/admin.resolver';
+import { RedeemResolver } from '../admin/redeem.resolver';
 import { authChecker } from './auth-checker';
 import { guardRootFields } from './operation-checks';
 
-export const RESOLVERS = [UserResolver, ModelResolver, ChatResolver, ChatConnectionResolver, MessageResolver, ReplyResolver, SpeechResolver, SpeakResolver, AuthResolver, ApiKeyResolver, PaymentResolver] as const;
+export const RESOLVERS = [UserResolver, ModelResolver, ChatResolver, ChatConnectionResolver, MessageResolver, ReplyResolver, SpeechResolver, SpeakResolver, AuthResolver, ApiKeyResolver, PaymentResolver, ChatImportResolver, AdminResolver, AdminUserFieldsResolver, AdminOrderFieldsResolver, RedeemResolver, UsageResolver] as const;
 
 /** The schema of every transport, with the whole-operation input checks on its root fields (operation-checks.ts). */
 export async function buildAppSchema(): Promise<GraphQLSchema> {

@@ -17,12 +17,15 @@ import { registerRestRoutes } from '../rest/router';
 import { graphqlWsHandler } from '../sockets/graphql-ws';
 import { registerLegacySocket } from '../sockets/legacy-socket';
 import { registerSpeechAudioRoute } from '../speech/speak.routes';
+import { registerChatExportRoute } from '../chats/chat-export.routes';
 import { registerGraphiqlAssets } from './graphiql';
 import { readEmptyJsonAsObject } from './json-body';
 import { registerHealthRoutes, type ReadinessCheck } from './health';
 import { handleHttpError, sendNotFound } from './http-errors';
 import { httpContext, limitRequests } from './identity';
 import { registerOpenApi } from './openapi';
+import { registerMetrics } from './metrics';
+import { metricsPlugin } from '../graphql/metrics-plugin';
 import { registerUploadHandling } from './uploads';
 
 export { loggerOptions } from './logging';
@@ -77,6 +80,7 @@ export async function buildServer(parts: ServerParts): Promise<{ app: FastifyIns
   registerUploadHandling(app);
   readEmptyJsonAsObject(app);
   limitRequests(app, deps);
+  registerMetrics(app, deps);
 
   await app.register(fastifyHelmet, { global: true });
   await app.register(fastifyCors, {
@@ -96,7 +100,7 @@ export async function buildServer(parts: ServerParts): Promise<{ app: FastifyIns
   await registerOpenApi(app);
 
   const armor = createArmor();
-  const apollo = await startApollo({ app, schema, armor, production: config.production, logger: deps.logger, maxResponseBytes: config.timings.graphql.maxResponseBytes });
+  const apollo = await startApollo({ app, schema, armor, production: config.production, logger: deps.logger, maxResponseBytes: config.timings.graphql.maxResponseBytes, plugins: [metricsPlugin(deps.metrics)] });
   const context = httpContext(deps);
   registerGraphqlRoutes(app, {
     apollo,
@@ -110,6 +114,7 @@ export async function buildServer(parts: ServerParts): Promise<{ app: FastifyIns
   await registerOpenAiRoutes(app, deps);
   registerLegacySocket(app, deps);
   registerSpeechAudioRoute(app, deps);
+  registerChatExportRoute(app, deps);
   await registerPaymentNotifyRoutes(app, deps.payments.notifications);
   registerHealthRoutes(app, parts.readinessChecks, { timeoutMs: config.timings.dependencies.readinessTimeoutMs });
   return { app, apollo };

@@ -4,7 +4,25 @@ import type { ReplyRunner } from '../replies/reply-runner';
 import { sweepInterruptedReplies } from '../replies/sweep';
 import { intervalJob, type Job } from './job';
 
-/** Replies cut off by a crash or a failed write are finished at start and then periodically. */
-export function sweepJob(orm: MikroORM, runner: ReplyRunner, timings: { everyMs: number; minAgeMs: number }, logger: Logger): Job {
-  return intervalJob('finishing interrupted replies', timings.everyMs, () => sweepInterruptedReplies(orm, runner, timings.minAgeMs), logger, { runAtStart: true });
+/** Releases reply holds nothing will settle any more (their reply's instance died); payments' Billing. */
+export interface StaleHolds {
+  settleStaleHolds(olderThanMs: number): Promise<number>;
+}
+
+/**
+ * Replies cut off by a crash or a failed write are finished at start and then periodically
+ * (which releases their holds); then holds older than any reply can run (unstored replies,
+ * which have no row to sweep) are released.
+ */
+export function sweepJob(orm: MikroORM, runner: ReplyRunner, timings: { everyMs: number; minAgeMs: number; holdMaxAgeMs?: number }, logger: Logger, holds?: StaleHolds): Job {
+  return intervalJob(
+    'finishing interrupted replies',
+    timings.everyMs,
+    async () => {
+      await sweepInterruptedReplies(orm, runner, timings.minAgeMs);
+      if (holds && timings.holdMaxAgeMs) await holds.settleStaleHolds(timings.holdMaxAgeMs);
+    },
+    logger,
+    { runAtStart: true },
+  );
 }

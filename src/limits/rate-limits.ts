@@ -2,19 +2,22 @@ import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { RateLimitedError } from '../core/errors';
 
-/** The request, AI and login limits, each per minute. */
+/** The request, AI, login and redeem-code limits, each per minute. */
 export interface RateLimitSettings {
   perMinute: number;
   aiPerMinute: number;
   loginPerMinute: number;
+  /** Redeem attempts per user: slows down anyone guessing codes. */
+  redeemPerMinute: number;
 }
 
-export type LimitName = 'request' | 'ai' | 'login';
+export type LimitName = 'request' | 'ai' | 'login' | 'redeem';
 
 const MESSAGES: Record<LimitName, string> = {
   request: 'Too many requests',
   ai: 'Too many AI requests',
   login: 'Too many login attempts',
+  redeem: 'Too many redeem attempts',
 };
 
 /** Who a limit counts: the user when there is one, else the client's address. */
@@ -39,6 +42,7 @@ export class RateLimits {
       request: make('request', settings.perMinute),
       ai: make('ai', settings.aiPerMinute),
       login: make('login', settings.loginPerMinute),
+      redeem: make('redeem', settings.redeemPerMinute),
     };
   }
 

@@ -22,17 +22,28 @@ export const ECHO_MODEL: CatalogModel = {
   timeoutMs: null,
 };
 
-/** The models users can choose from; read-only after start. */
+/**
+ * The models users can choose from. Replaced whole by `replace` (adminReloadModels), never
+ * edited in place: a reply that already picked its model keeps the object it holds.
+ */
 export class ModelCatalog {
-  private readonly byId: Map<string, CatalogModel>;
+  private byId!: Map<string, CatalogModel>;
+  private current!: readonly CatalogModel[];
 
   /** With no configured models the catalog holds the built-in echo model. */
   constructor(models: readonly CatalogModel[]) {
-    this.models = models.length ? models : [ECHO_MODEL];
-    this.byId = new Map(this.models.map((m) => [m.id, m]));
+    this.replace(models);
   }
 
-  readonly models: readonly CatalogModel[];
+  replace(models: readonly CatalogModel[]): void {
+    const next = models.length ? models : [ECHO_MODEL];
+    this.byId = new Map(next.map((m) => [m.id, m]));
+    this.current = next;
+  }
+
+  get models(): readonly CatalogModel[] {
+    return this.current;
+  }
 
   list(): readonly CatalogModel[] {
     return this.models;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/core';
 import type { Logger } from '../core/logger';
+import type { Metrics } from '../metrics/metrics';
 import { ModerationAction, ModerationEvent, type ModerationStage } from '../db/entities/moderation-event.entity';
 import { User } from '../db/entities/user.entity';
 
@@ -41,9 +42,11 @@ export class ModerationRecords {
     private readonly orm: MikroORM,
     private readonly policy: StrikePolicy,
     private readonly logger: Logger,
+    private readonly metrics?: Metrics,
   ) {}
 
   async record(hit: Hit): Promise<void> {
+    this.metrics?.moderationHit(hit.stage, hit.action);
     const em = this.orm.em.fork();
     const excerpt = Array.from((hit.excerpt ?? hit.text).replace(/\s+/g, ' ')).slice(0, EXCERPT_CHARS).join('');
     const event = em.create(ModerationEvent, {

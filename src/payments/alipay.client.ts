@@ -27,8 +27,16 @@ export interface AlipayTrade {
 
 export interface AlipayNotification extends AlipayTrade {
   appId: string;
+  /** Set when the app acts for another merchant by authorisation (then it is the merchant's app id). */
+  authAppId?: string;
+  sellerId?: string;
   notifyId: string;
+  /** Refund notifications: our out_request_no of the refund. */
+  outBizNo?: string;
 }
+
+/** A refund as Alipay confirms it: done (with the total refunded of the trade when it says), or not (yet). */
+export type AlipayRefundResult = { done: true; tradeNo?: string } | { done: false };
 
 const TRADE_STATUSES: readonly string[] = ['WAIT_BUYER_PAY', 'TRADE_CLOSED', 'TRADE_SUCCESS', 'TRADE_FINISHED'];
 /** Alipay's answer when it has never seen the out_trade_no (nobody opened the pay page yet). */
@@ -71,8 +79,61 @@ export class AlipayClient {
     });
   }
 
+  /** alipay.trade.wap.pay: the phone-browser cashier, opened with GET. */
+  wapPayUrl(input: { outTradeNo: string; subject: string; amountFen: number; expiresAt: Date }): string {
+    return this.sdk.pageExecute('alipay.trade.wap.pay', 'GET', {
+      bizContent: {
+        out_trade_no: input.outTradeNo,
+        product_code: 'QUICK_WAP_WAY',
+        total_amount: fenToYuanString(input.amountFen),
+        subject: input.subject,
+        time_expire: formatBeijingTime(input.expiresAt),
+        ...(this.config.returnUrl ? { quit_url: this.config.returnUrl } : {}),
+      },
+      notifyUrl: this.config.notifyUrl,
+      timestamp: formatBeijingTime(new Date()),
+      ...(this.config.returnUrl ? { returnUrl: this.config.returnUrl } : {}),
+    });
+  }
+
+  /**
+   * alipay.trade.refund, synchronous. `fund_change: Y` means this call moved the money; `N`
+   * means it did not (a repeat of an earlier call with the same out_request_no, or not done):
+   * then the refund query says which.
+   */
+  async refund(input: { outTradeNo: string; outRequestNo: string; amountFen: number; reason: string }): Promise<AlipayRefundResult> {
+    const res = await this.exec('alipay.trade.refund', {
+      out_trade_no: input.outTradeNo,
+      out_request_no: input.outRequestNo,
+      refund_amount: fenToYuanString(input.amountFen),
+      refund_reason: Array.from(input.reason).slice(0, 256).join(''),
+    });
+    if (res.code !== '10000') throw businessError('refund', res);
+    if (res.out_trade_no !== undefined && res.out_trade_no !== input.outTradeNo) throw new UpstreamError('Alipay answered the refund about another trade', { reason: 'ALIPAY_BAD_ANSWER' });
+    if (res.fund_change === 'Y') return { done: true, ...(typeof res.trade_no === 'string' ? { tradeNo: res.trade_no } : {}) };
+    return this.queryRefund(input.outTradeNo, input.outRequestNo);
+  }
+
+  /**
+   * alipay.trade.fastpay.refund.query. Code 10000 only means the query worked: the refund is
+   * done when the answer carries it (refund_status REFUND_SUCCESS, or for synchronous refunds
+   * no refund_status but the refund's amount); otherwise Alipay has not made it.
+   */
+  async queryRefund(outTradeNo: string, outRequestNo: string): Promise<AlipayRefundResult> {
+    const res = await this.exec('alipay.trade.fastpay.refund.query', { out_trade_no: outTradeNo, out_request_no: outRequestNo });
+    if (res.code !== '10000') {
+      if (res.sub_code === TRADE_NOT_EXIST) return { done: false };
+      throw businessError('refund query', res);
+    }
+    const status = res.refund_status;
+    const amount = typeof res.refund_amount === 'string' ? yuanStringToFen(res.refund_amount) : null;
+    const done = status === 'REFUND_SUCCESS' || ((status === undefined || status === '') && amount !== null && amount > 0);
+    if (done && res.out_request_no !== undefined && res.out_request_no !== outRequestNo) throw new UpstreamError('Alipay answered the refund query about another refund', { reason: 'ALIPAY_BAD_ANSWER' });
+    return done ? { done: true, ...(typeof res.trade_no === 'string' ? { tradeNo: res.trade_no } : {}) } : { done: false };
+  }
+
   async queryTrade(outTradeNo: string): Promise<AlipayTrade | null> {
-    const res = await this.exec('alipay.trade.query', outTradeNo);
+    const res = await this.exec('alipay.trade.query', { out_trade_no: outTradeNo });
     if (res.code !== '10000') {
       if (res.sub_code === TRADE_NOT_EXIST) return null;
       throw businessError('trade query', res);
@@ -85,7 +146,7 @@ export class AlipayClient {
   }
 
   async closeTrade(outTradeNo: string): Promise<void> {
-    const res = await this.exec('alipay.trade.close', outTradeNo);
+    const res = await this.exec('alipay.trade.close', { out_trade_no: outTradeNo });
     // A trade Alipay never saw has nothing to close: the order can simply be dropped.
     if (res.code === '10000' || res.sub_code === TRADE_NOT_EXIST) return;
     throw businessError('trade close', res);
@@ -102,13 +163,15 @@ export class AlipayClient {
     }
     if (!verified || !form.app_id || !form.notify_id) return null;
     const trade = parseTrade(form, 'gmt_payment');
-    return trade ? { ...trade, appId: form.app_id, notifyId: form.notify_id } : null;
+    if (!trade) return null;
+    const optional = (field: string) => (form[field] ? form[field] : undefined);
+    return { ...trade, appId: form.app_id, authAppId: optional('auth_app_id'), sellerId: optional('seller_id'), notifyId: form.notify_id, outBizNo: optional('out_biz_no') };
   }
 
-  private async exec(method: string, outTradeNo: string): Promise<AlipaySdkCommonResult> {
+  private async exec(method: string, bizContent: Record<string, string>): Promise<AlipaySdkCommonResult> {
     try {
       // The SDK stamps requests in the server's local zone; Alipay reads them as Beijing time.
-      return await this.sdk.exec(method, { bizContent: { out_trade_no: outTradeNo }, timestamp: formatBeijingTime(new Date()) }, { validateSign: true });
+      return await this.sdk.exec(method, { bizContent, timestamp: formatBeijingTime(new Date()) }, { validateSign: true });
     } catch (err) {
       throw transportError(method, err);
     }

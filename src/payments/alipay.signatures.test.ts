@@ -69,6 +69,8 @@ describe('AlipayClient.verifyNotification', () => {
       // gmt_payment is Beijing time, eight hours ahead of UTC.
       paidAt: new Date('2026-01-15T08:00:05Z'),
       appId: '2021000000000001',
+      authAppId: '2021000000000001',
+      sellerId: '2088101117955611',
       notifyId: '2026011500222160006003111234567890',
     });
   });
@@ -85,6 +87,8 @@ describe('AlipayClient.verifyNotification', () => {
       status: 'WAIT_BUYER_PAY',
       totalAmountFen: 50,
       appId: '2021000000000001',
+      authAppId: '2021000000000001',
+      sellerId: '2088101117955611',
       notifyId: '2026011500222160006003111234567890',
     });
   });

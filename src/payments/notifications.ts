@@ -1,9 +1,11 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { Logger } from '../core/logger';
 import { PaymentOrder, type PaymentMethod } from '../db/entities/payment-order.entity';
-import { alipayTrade, wechatTrade } from './providers';
+import type { AlipayNotification } from './alipay.client';
+import { alipayTrade, wechatRefund, wechatTrade } from './providers';
+import type { Refunds } from './refunds';
 import type { Settlement } from './settlement';
-import { WechatPayNotificationError } from './wechat-pay.client';
+import { type WechatEvent, WechatPayNotificationError, type WechatRefund } from './wechat-pay.client';
 
 /** WeChat Pay's reply rules: 204 when handled; 4xx/5xx with {code: "FAIL"} makes it retry later. */
 export type WechatNotifyReply = { status: 204 } | { status: 400 | 401 | 404 | 500; body: { code: 'FAIL'; message: string } };
@@ -20,21 +22,24 @@ export class PaymentNotifications {
     private readonly orm: MikroORM,
     private readonly logger: Logger,
     private readonly settlement: Settlement,
+    private readonly refunds: Refunds,
   ) {}
 
   async wechat(headers: Record<string, string | string[] | undefined>, rawBody: Buffer): Promise<WechatNotifyReply> {
     const provider = this.settlement.providers.WECHAT;
     if (!provider) return fail(404, 'WeChat Pay is not configured');
-    let notification;
+    let notification: WechatEvent;
     try {
-      notification = provider.client.verifyNotification(headers, rawBody);
+      // Verified with the WeChat Pay public key or, while merchants move to it, the platform certificate (by Wechatpay-Serial).
+      notification = provider.client.verifyEvent(headers, rawBody);
     } catch (err) {
       if (!(err instanceof WechatPayNotificationError)) throw err;
       this.logger.warn({ component: 'payments', provider: 'wechat', reason: err.message }, 'notification refused');
       return fail(err.kind === 'signature' ? 401 : 400, err.kind === 'signature' ? 'signature verification failed' : 'notification content refused');
     }
+    if (notification.refund) return this.wechatRefund(notification.refund, provider.ids.mchId);
     const { transaction, eventType } = notification;
-    // Refund and other events are acknowledged; this server only acts on payments.
+    // Other events are acknowledged; this server acts on payments and refunds.
     if (!eventType.startsWith('TRANSACTION.')) return { status: 204 };
     if (transaction.mchid !== provider.ids.mchId || transaction.appid !== provider.ids.appId) {
       return this.refuse('wechat', transaction.out_trade_no, 'merchant or app id is not ours', () => fail(400, 'merchant or app id mismatch'));
@@ -57,7 +62,11 @@ export class PaymentNotifications {
     if (!provider) return 'fail';
     const notification = provider.client.verifyNotification(form);
     if (!notification) return this.refuse('alipay', form.out_trade_no, 'signature verification failed', () => 'fail' as const);
-    if (notification.appId !== provider.appId) return this.refuse('alipay', notification.outTradeNo, 'app id is not ours', () => 'fail' as const);
+    // Genuinely signed is not enough: it must be about our app (app_id, or auth_app_id when an
+    // app acts for us) and, when configured, our seller; else another merchant's payment would credit here.
+    if (notification.appId !== provider.appId && notification.authAppId !== provider.appId) return this.refuse('alipay', notification.outTradeNo, 'app id is not ours', () => 'fail' as const);
+    if (provider.sellerId && notification.sellerId !== provider.sellerId) return this.refuse('alipay', notification.outTradeNo, 'seller id is not ours', () => 'fail' as const);
+    if (notification.outBizNo && (await this.alipayRefund(notification))) return 'success';
     const order = await this.findOrder('ALIPAY', notification.outTradeNo);
     if (!order) return this.refuse('alipay', notification.outTradeNo, 'unknown order', () => 'fail' as const);
     try {
@@ -67,6 +76,36 @@ export class PaymentNotifications {
       this.logger.error({ component: 'payments', provider: 'alipay', orderId: order.id, err }, 'settling a notification failed');
       return 'fail';
     }
+  }
+
+  /** REFUND.SUCCESS / ABNORMAL / CLOSED for one of our refunds: applied as the refund's outcome. */
+  private async wechatRefund(refund: WechatRefund, mchId: string): Promise<WechatNotifyReply> {
+    if (refund.mchid !== mchId) return this.refuse('wechat', refund.out_trade_no, 'refund for another merchant', () => fail(400, 'merchant id mismatch'));
+    const ours = await this.refunds.findByNumber(refund.out_refund_no);
+    if (!ours || ours.order.method !== 'WECHAT' || ours.order.outTradeNo !== refund.out_trade_no) {
+      // A refund made in the merchant platform is not ours to account for; acknowledged so WeChat stops.
+      this.logger.warn({ component: 'payments', provider: 'wechat', outRefundNo: refund.out_refund_no.slice(0, 64) }, 'refund notification for a refund not made here; ignored');
+      return { status: 204 };
+    }
+    try {
+      await this.refunds.apply(ours.id, wechatRefund(refund));
+      return { status: 204 };
+    } catch (err) {
+      this.logger.error({ component: 'payments', provider: 'wechat', refundId: ours.id, err }, 'applying a refund notification failed');
+      return fail(500, 'temporarily unable to process');
+    }
+  }
+
+  /**
+   * Alipay notifies a refund as a trade_status_sync carrying out_biz_no (our out_request_no).
+   * Its outcome is then asked of Alipay (the query says exactly whether that refund was made).
+   * False when it is not one of our refunds: the caller handles it as a trade notification.
+   */
+  private async alipayRefund(notification: AlipayNotification): Promise<boolean> {
+    const ours = await this.refunds.findByNumber(notification.outBizNo ?? '');
+    if (!ours || ours.order.method !== 'ALIPAY' || ours.order.outTradeNo !== notification.outTradeNo) return false;
+    await this.refunds.refresh(ours);
+    return true;
   }
 
   private findOrder(method: PaymentMethod, outTradeNo: unknown): Promise<PaymentOrder | null> {

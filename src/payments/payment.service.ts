@@ -2,13 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { type EntityManager, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { PubSub } from '../core/pubsub';
 import type { Viewer } from '../core/viewer';
-import { PaymentOrder, type PaymentMethod } from '../db/entities/payment-order.entity';
+import { PaymentOrder, type PaymentMethod, type PaymentScene } from '../db/entities/payment-order.entity';
 import { User } from '../db/entities/user.entity';
 import { BadRequestError, NotFoundError } from '../core/errors';
 import { checkPageSize, decodeCursor, encodeCursor } from '../core/cursor';
 import { fenToYuanString, yuanNumberToFen } from './money';
-import type { PaymentProvider } from './providers';
+import type { NewTrade, PaymentProvider } from './providers';
+import { checkScene, miniProgramOpenid } from './scenes';
 import { eventOf, type PaymentStatusEvent, type Settlement, statusTopic } from './settlement';
+import type { WechatJsapiPayParams } from './wechat-jsapi';
 
 /** An order is 0.01 to 50,000 yuan. */
 const MIN_AMOUNT = 1;
@@ -21,6 +23,14 @@ export type PaymentPubSub = PubSub<{ payment: [topic: string, event: PaymentStat
 export interface CreateOrderInput {
   amount: number;
   orderId: string;
+  /** Where the payer pays; DESKTOP_WEB when omitted. */
+  scene?: PaymentScene | null;
+}
+
+/** The order, and for MINI_PROGRAM the `wx.requestPayment` parameters, signed afresh. */
+export interface CreatedOrder {
+  order: PaymentOrder;
+  jsapiParams: WechatJsapiPayParams | null;
 }
 
 /** A user's top-up orders: create (idempotent per orderId), status, list, follow. */
@@ -38,7 +48,7 @@ export class PaymentService {
    * different amount or method is BAD_REQUEST. A provider failure leaves the order pending
    * without a code/URL, and repeating the request tries the provider again.
    */
-  async create(viewer: Viewer, method: PaymentMethod, input: CreateOrderInput): Promise<PaymentOrder> {
+  async create(viewer: Viewer, method: PaymentMethod, input: CreateOrderInput, payer: { ip: string }): Promise<CreatedOrder> {
     const provider: PaymentProvider | undefined = this.settlement.providers[method];
     if (!provider) throw new BadRequestError(`${method === 'WECHAT' ? 'WeChat Pay' : 'Alipay'} is not configured on this server`, { field: 'paymentMethod', reason: 'PAYMENT_METHOD_NOT_CONFIGURED' });
     const amount = yuanNumberToFen(input.amount);
@@ -46,6 +56,15 @@ export class PaymentService {
       throw new BadRequestError('amount is in yuan, 0.01 to 50000, with at most two decimals', { field: 'amount', reason: 'INVALID_AMOUNT' });
     }
     if (!ORDER_ID.test(input.orderId)) throw new BadRequestError('orderId is 1-64 of A-Z a-z 0-9 _ -', { field: 'orderId', reason: 'INVALID_ORDER_ID' });
+    const scene = input.scene ?? 'DESKTOP_WEB';
+    // Checked before anything is stored, so a refused scene leaves no order behind.
+    checkScene(provider, scene);
+    const wechat = method === 'WECHAT' ? this.settlement.providers.WECHAT : undefined;
+    let openid: string | undefined;
+    if (scene === 'MINI_PROGRAM' && wechat) {
+      const user = await this.em.findOneOrFail(User, viewer.userId);
+      openid = miniProgramOpenid(user, wechat.ids.appId);
+    }
 
     let order = await this.findOwn(viewer, input.orderId);
     if (!order) {
@@ -55,6 +74,7 @@ export class PaymentService {
         clientOrderId: input.orderId,
         method,
         amount,
+        scene,
         // 128 random bits as 32 hex characters: WeChat Pay's longest out_trade_no.
         outTradeNo: randomBytes(16).toString('hex'),
         // One clock reading for both, so an order lives exactly orderTtlMs.
@@ -71,19 +91,26 @@ export class PaymentService {
         if (!order) throw err;
       }
     }
-    if (order.amount !== amount || order.method !== method) {
-      throw new BadRequestError('This orderId was used for a different amount or payment method', { field: 'orderId', reason: 'ORDER_ID_CONFLICT' });
+    if (order.amount !== amount || order.method !== method || order.scene !== scene) {
+      throw new BadRequestError('This orderId was used for a different amount, payment method or scene', { field: 'orderId', reason: 'ORDER_ID_CONFLICT' });
     }
-    // A WeChat code is made once (a network call); an Alipay URL is signed afresh each time
-    // (locally), so a returned order never carries a stale request timestamp.
-    if (order.status === 'PENDING' && ((!order.codeUrl && !order.payUrl) || method === 'ALIPAY')) {
-      const made = await provider.create({ outTradeNo: order.outTradeNo, amount, subject: `账户余额充值 ${fenToYuanString(amount)} 元`, expiresAt: order.expiresAt });
-      order.codeUrl = made.codeUrl ?? null;
-      order.payUrl = made.payUrl ?? null;
+    // A WeChat code or prepay id is made once (a network call); an Alipay URL is signed afresh
+    // each time (locally), so a returned order never carries a stale request timestamp; a
+    // WeChat H5 URL lives 5 minutes, so it is asked for again.
+    const made = order.codeUrl || order.payUrl || order.prepayId || order.h5Url;
+    if (order.status === 'PENDING' && (!made || method === 'ALIPAY' || scene === 'MOBILE_WEB')) {
+      const trade: NewTrade = { outTradeNo: order.outTradeNo, amount, subject: `账户余额充值 ${fenToYuanString(amount)} 元`, expiresAt: order.expiresAt, scene, payerIp: payer.ip, openid };
+      const fresh = await provider.create(trade);
+      order.codeUrl = fresh.codeUrl ?? null;
+      order.payUrl = fresh.payUrl ?? null;
+      order.h5Url = fresh.h5Url ?? null;
+      order.prepayId = fresh.prepayId ?? null;
       order.updatedAt = new Date();
       await this.em.flush();
     }
-    return order;
+    // Signed on every ask: the mini-program may call wx.requestPayment again after a cancel.
+    const jsapiParams = order.status === 'PENDING' && order.prepayId && wechat ? wechat.client.jsapiParams(order.prepayId) : null;
+    return { order, jsapiParams };
   }
 
   /** From the database; a pending order is also checked with its provider (throttled). NOT_FOUND for others' orders. */

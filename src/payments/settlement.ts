@@ -34,12 +34,16 @@ export interface CheckIntervals {
   reconcile: number;
 }
 
+/** The states of an order that was paid (a refund does not undo having been paid). */
+export const PAID_STATES: readonly PaymentState[] = ['SUCCESS', 'PARTIALLY_REFUNDED', 'REFUNDED'];
+export const wasPaid = (status: PaymentState) => PAID_STATES.includes(status);
+
 export const eventOf = (order: PaymentOrder, userId = order.user.id): PaymentStatusEvent => ({
   userId,
   orderId: order.clientOrderId,
   status: order.status,
-  paidAmount: order.status === 'SUCCESS' ? (order.paidAmount ?? order.amount) : 0,
-  paidAt: order.status === 'SUCCESS' ? (order.paidAt ?? null) : null,
+  paidAmount: wasPaid(order.status) ? (order.paidAmount ?? order.amount) : 0,
+  paidAt: wasPaid(order.status) ? (order.paidAt ?? null) : null,
 });
 
 /**
@@ -63,7 +67,11 @@ export class Settlement {
     if (trade.state === 'PENDING') return 'UNCHANGED';
     const em = this.orm.em.fork();
     const now = new Date();
-    if (trade.state === 'CLOSED') {
+    if (trade.state === 'REFUNDED') {
+      // Paid and refunded before we ever saw it paid: nothing to credit; closed like an unpaid order.
+      this.logger.error({ component: 'payments', orderId: order.id, method: order.method }, 'the provider says this order was paid and refunded, but it was never settled here; not credited');
+    }
+    if (trade.state === 'CLOSED' || trade.state === 'REFUNDED') {
       const changed = await em.nativeUpdate(PaymentOrder, { id: order.id, status: 'PENDING' }, { status: 'FAILED', updatedAt: now });
       if (!changed) return 'UNCHANGED';
       this.publish(order, { status: 'FAILED', paidAmount: 0, paidAt: null });
@@ -81,7 +89,7 @@ export class Settlement {
         // Not only PENDING: a payment confirmed after the order was given up must still be credited.
         const changed = await tx.nativeUpdate(
           PaymentOrder,
-          { id: order.id, status: { $ne: 'SUCCESS' } },
+          { id: order.id, status: { $nin: [...PAID_STATES] } },
           { status: 'SUCCESS', paidAmount: trade.paidAmount, paidAt: trade.paidAt, providerTradeNo: trade.providerTradeNo, updatedAt: now },
         );
         if (!changed) return false;
@@ -105,7 +113,7 @@ export class Settlement {
    */
   async refresh(order: PaymentOrder, by: keyof CheckIntervals = 'poll'): Promise<SettleOutcome> {
     const provider = this.providers[order.method];
-    if (!provider || order.status === 'SUCCESS') return 'UNCHANGED';
+    if (!provider || wasPaid(order.status)) return 'UNCHANGED';
     if (!(await this.throttle.tryAcquire(`pay-${by}:${order.id}`, this.checkIntervalMs[by]))) return 'UNCHANGED';
     try {
       return await this.apply(order, await provider.query(order.outTradeNo));

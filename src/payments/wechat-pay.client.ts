@@ -1,8 +1,11 @@
-import { createDecipheriv, createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { createDecipheriv, createPrivateKey, createPublicKey, randomBytes, sign, verify, X509Certificate, type KeyObject } from 'node:crypto';
 import { providerReason, UpstreamError } from '../core/errors';
+import { jsapiPayParams, type WechatJsapiPayParams } from './wechat-jsapi';
 
 /**
- * WeChat Pay API v3 in "WeChat Pay public key" mode, Native (QR code) payments only. Written
+ * WeChat Pay API v3 in "WeChat Pay public key" mode: Native (QR code), H5 (phone browser) and
+ * JSAPI (mini-program) payments, and refunds. Over 300 lines on purpose: every endpoint shares
+ * the private request signing and answer verification, which stay in this one class. Written
  * against the protocol with node:crypto so every signature rule is visible here:
  * - we sign each request with the merchant key (the `Authorization` header);
  * - WeChat Pay signs each response and notification with its key, named by `Wechatpay-Serial`;
@@ -20,7 +23,26 @@ export interface WechatPayConfig {
   apiV3Key: string; // 32-byte APIv3 key (utf8), for AES-256-GCM
   notifyUrl: string;
   baseUrl: string; // e.g. https://api.mch.weixin.qq.com
+  /** A platform certificate also accepted while WeChat Pay moves merchants to its public key; chosen by Wechatpay-Serial. */
+  platformCert?: { serial: string; pem: string };
 }
+
+export type WechatRefundStatus = 'SUCCESS' | 'CLOSED' | 'PROCESSING' | 'ABNORMAL';
+
+/** A refund as the refund API, its query and REFUND.* notifications describe it (the fields we use). */
+export interface WechatRefund {
+  out_refund_no: string;
+  refund_id?: string;
+  out_trade_no?: string;
+  mchid?: string;
+  /** `status` in API answers, `refund_status` in notifications. */
+  status: WechatRefundStatus;
+  success_time?: string;
+  amount?: { total?: number; refund?: number };
+}
+
+/** A verified, decrypted notification: a payment's or a refund's. */
+export type WechatEvent = { eventType: string; transaction: WechatTransaction; refund?: undefined } | { eventType: string; refund: WechatRefund; transaction?: undefined };
 
 export type WechatTradeState = 'SUCCESS' | 'REFUND' | 'NOTPAY' | 'CLOSED' | 'REVOKED' | 'USERPAYING' | 'PAYERROR';
 
@@ -53,6 +75,7 @@ const MAX_SKEW_SECONDS = 300;
 const SIGNTEST_PREFIX = 'WECHATPAY/SIGNTEST/';
 const USER_AGENT = 'chat-assistant-server/0.1 (WeChat Pay APIv3; Node.js)';
 const TRADE_STATES = new Set<string>(['SUCCESS', 'REFUND', 'NOTPAY', 'CLOSED', 'REVOKED', 'USERPAYING', 'PAYERROR']);
+const REFUND_STATES = new Set<string>(['SUCCESS', 'CLOSED', 'PROCESSING', 'ABNORMAL']);
 
 export class WechatPayClient {
   private readonly privateKey: KeyObject;
@@ -68,6 +91,7 @@ export class WechatPayClient {
     // Keys are parsed once, so a broken key stops the server at start rather than at the first payment.
     this.privateKey = parsePrivateKey(config.privateKey);
     this.verificationKeys.set(config.publicKeyId, parsePublicKey(config.publicKey));
+    if (config.platformCert) this.verificationKeys.set(config.platformCert.serial, certificateKey(config.platformCert));
     this.apiV3Key = Buffer.from(config.apiV3Key, 'utf8');
     if (this.apiV3Key.length !== 32) throw new Error('WeChat Pay APIv3 key must be exactly 32 bytes');
     this.timeoutMs = options.timeoutMs ?? 10_000;
@@ -81,20 +105,57 @@ export class WechatPayClient {
 
   /** POST /v3/pay/transactions/native -> code_url. */
   async createNativeOrder(input: { outTradeNo: string; description: string; amountFen: number; expiresAt: Date }): Promise<{ codeUrl: string }> {
-    if (!Number.isSafeInteger(input.amountFen) || input.amountFen < 1) throw new RangeError(`not a payable amount in fen: ${input.amountFen}`);
-    const answer = await this.call('POST', '/v3/pay/transactions/native', {
-      appid: this.config.appId,
-      mchid: this.config.mchId,
-      // WeChat Pay refuses descriptions over 127 characters; a long product name should not block payment.
-      description: Array.from(input.description).slice(0, 127).join(''),
-      out_trade_no: input.outTradeNo,
-      time_expire: toBeijingTime(input.expiresAt),
-      notify_url: this.config.notifyUrl,
-      amount: { total: input.amountFen, currency: 'CNY' },
-    });
+    const answer = await this.call('POST', '/v3/pay/transactions/native', this.orderBody(input));
     const codeUrl = isObject(answer?.data) ? answer.data.code_url : undefined;
     if (typeof codeUrl !== 'string' || !codeUrl) throw badAnswer('a Native order without code_url');
     return { codeUrl };
+  }
+
+  /** POST /v3/pay/transactions/jsapi -> prepay_id, for the payer with this openid (of our appid). */
+  async createJsapiOrder(input: { outTradeNo: string; description: string; amountFen: number; expiresAt: Date; openid: string }): Promise<{ prepayId: string }> {
+    const answer = await this.call('POST', '/v3/pay/transactions/jsapi', { ...this.orderBody(input), payer: { openid: input.openid } });
+    const prepayId = isObject(answer?.data) ? answer.data.prepay_id : undefined;
+    if (typeof prepayId !== 'string' || !prepayId) throw badAnswer('a JSAPI order without prepay_id');
+    return { prepayId };
+  }
+
+  /** POST /v3/pay/transactions/h5 -> h5_url, which the phone browser opens (WeChat checks the payer's IP against payer_client_ip). */
+  async createH5Order(input: { outTradeNo: string; description: string; amountFen: number; expiresAt: Date; payerIp: string }): Promise<{ h5Url: string }> {
+    const answer = await this.call('POST', '/v3/pay/transactions/h5', { ...this.orderBody(input), scene_info: { payer_client_ip: input.payerIp, h5_info: { type: 'Wap' } } });
+    const h5Url = isObject(answer?.data) ? answer.data.h5_url : undefined;
+    if (typeof h5Url !== 'string' || !h5Url) throw badAnswer('an H5 order without h5_url');
+    return { h5Url };
+  }
+
+  /** The `wx.requestPayment` parameters for a prepay id, signed now with the merchant key. */
+  jsapiParams(prepayId: string): WechatJsapiPayParams {
+    return jsapiPayParams({ appId: this.config.appId, prepayId, privateKey: this.privateKey, now: this.now() });
+  }
+
+  /**
+   * POST /v3/refund/domestic/refunds. Sending the same out_refund_no again is answered with
+   * that refund, not a second one: retries are safe.
+   */
+  async createRefund(input: { outTradeNo: string; outRefundNo: string; reason: string; refundFen: number; totalFen: number }): Promise<WechatRefund> {
+    const answer = await this.call('POST', '/v3/refund/domestic/refunds', {
+      out_trade_no: input.outTradeNo,
+      out_refund_no: input.outRefundNo,
+      reason: Array.from(input.reason).slice(0, 80).join(''),
+      notify_url: this.config.notifyUrl,
+      amount: { refund: input.refundFen, total: input.totalFen, currency: 'CNY' },
+    });
+    const refund = asRefund(answer?.data);
+    if (!refund || refund.out_refund_no !== input.outRefundNo) throw badAnswer('a refund answer about another refund');
+    return refund;
+  }
+
+  /** GET /v3/refund/domestic/refunds/{out_refund_no}; null when WeChat Pay never got it (404 RESOURCE_NOT_EXISTS). */
+  async queryRefund(outRefundNo: string): Promise<WechatRefund | null> {
+    const answer = await this.call('GET', `/v3/refund/domestic/refunds/${encodeURIComponent(outRefundNo)}`, undefined, { notFoundIsNull: true });
+    if (!answer) return null;
+    const refund = asRefund(answer.data);
+    if (!refund || refund.out_refund_no !== outRefundNo) throw badAnswer('a refund answer about another refund');
+    return refund;
   }
 
   /** GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=... ; null when WeChat says ORDER_NOT_EXIST (HTTP 404). */
@@ -117,6 +178,16 @@ export class WechatPayClient {
    * (amount, mchid, appid against our order are the caller's business).
    */
   verifyNotification(headers: HeaderBag, rawBody: Buffer | string): { eventType: string; transaction: WechatTransaction } {
+    const event = this.verifyEvent(headers, rawBody);
+    if (!event.transaction) throw contentError('decrypted resource is not a transaction');
+    return { eventType: event.eventType, transaction: event.transaction };
+  }
+
+  /**
+   * As verifyNotification, for payment and refund events alike: a REFUND.* event's resource
+   * (original_type `refund`) must decrypt to a refund, any other to a transaction.
+   */
+  verifyEvent(headers: HeaderBag, rawBody: Buffer | string): WechatEvent {
     const body = typeof rawBody === 'string' ? Buffer.from(rawBody, 'utf8') : rawBody;
     const problem = this.checkSignature((name) => headerValue(headers, name), body);
     if (problem) throw new WechatPayNotificationError('signature', `WeChat Pay notification refused: ${problem}`);
@@ -134,9 +205,29 @@ export class WechatPayClient {
     } catch {
       throw contentError('resource could not be decrypted (wrong APIv3 key or altered ciphertext)');
     }
-    const transaction = parseJson(plaintext);
-    if (!isTransaction(transaction)) throw contentError('decrypted resource is not a transaction');
-    return { eventType: event.event_type, transaction };
+    const data = parseJson(plaintext);
+    if (event.event_type.startsWith('REFUND.')) {
+      const refund = resource.original_type === 'refund' ? asRefund(data) : null;
+      if (!refund) throw contentError('decrypted resource is not a refund');
+      return { eventType: event.event_type, refund };
+    }
+    if (!isTransaction(data)) throw contentError('decrypted resource is not a transaction');
+    return { eventType: event.event_type, transaction: data };
+  }
+
+  /** The fields every prepay request (Native, JSAPI, H5) shares. */
+  private orderBody(input: { outTradeNo: string; description: string; amountFen: number; expiresAt: Date }) {
+    if (!Number.isSafeInteger(input.amountFen) || input.amountFen < 1) throw new RangeError(`not a payable amount in fen: ${input.amountFen}`);
+    return {
+      appid: this.config.appId,
+      mchid: this.config.mchId,
+      // WeChat Pay refuses descriptions over 127 characters; a long product name should not block payment.
+      description: Array.from(input.description).slice(0, 127).join(''),
+      out_trade_no: input.outTradeNo,
+      time_expire: toBeijingTime(input.expiresAt),
+      notify_url: this.config.notifyUrl,
+      amount: { total: input.amountFen, currency: 'CNY' },
+    };
   }
 
   /** One signed request; returns the verified JSON answer (null data for an empty body), or null for ORDER_NOT_EXIST when asked. */
@@ -175,7 +266,7 @@ export class WechatPayClient {
     }
     const code = isObject(data) && typeof data.code === 'string' ? data.code : undefined;
     const message = isObject(data) && typeof data.message === 'string' ? data.message : '';
-    if (opts.notFoundIsNull && res.status === 404 && code === 'ORDER_NOT_EXIST') return null;
+    if (opts.notFoundIsNull && res.status === 404 && (code === 'ORDER_NOT_EXIST' || code === 'RESOURCE_NOT_EXISTS')) return null;
     throw new UpstreamError(`WeChat Pay ${method} ${url.pathname} failed: HTTP ${res.status} ${code ?? ''} ${message}`.trim(), {
       reason: code ? providerReason('WECHATPAY_', code, 'WECHATPAY_REFUSED') : 'WECHATPAY_HTTP_ERROR',
     });
@@ -265,6 +356,19 @@ function headerValue(headers: HeaderBag, name: string): string | undefined {
   return undefined;
 }
 
+/** A platform certificate's public key; its serial must be the certificate's own, so a mix-up of the two settings stops the server at start. */
+function certificateKey(cert: { serial: string; pem: string }): KeyObject {
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(unescapePem(cert.pem));
+  } catch {
+    throw new Error('WECHATPAY_PLATFORM_CERT is not a PEM certificate');
+  }
+  if (x509.serialNumber.toUpperCase() !== cert.serial.toUpperCase()) throw new Error('WECHATPAY_PLATFORM_CERT_SERIAL is not the serial of WECHATPAY_PLATFORM_CERT');
+  if (x509.publicKey.asymmetricKeyType !== 'rsa') throw new Error('WECHATPAY_PLATFORM_CERT does not hold an RSA key');
+  return x509.publicKey;
+}
+
 function parseJson(raw: Buffer): unknown {
   try {
     return JSON.parse(raw.toString('utf8')) as unknown;
@@ -277,6 +381,16 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 function isTransaction(v: unknown): v is WechatTransaction {
   return isObject(v) && typeof v.out_trade_no === 'string' && typeof v.trade_state === 'string' && TRADE_STATES.has(v.trade_state);
+}
+
+/** A refund from an API answer (`status`) or a notification (`refund_status`); null when it is not one. */
+function asRefund(v: unknown): WechatRefund | null {
+  if (!isObject(v) || typeof v.out_refund_no !== 'string') return null;
+  const status = v.status ?? v.refund_status;
+  if (typeof status !== 'string' || !REFUND_STATES.has(status)) return null;
+  const amount = isObject(v.amount) ? { total: typeof v.amount.total === 'number' ? v.amount.total : undefined, refund: typeof v.amount.refund === 'number' ? v.amount.refund : undefined } : undefined;
+  const text = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+  return { out_refund_no: v.out_refund_no, refund_id: text('refund_id'), out_trade_no: text('out_trade_no'), mchid: text('mchid'), status: status as WechatRefundStatus, success_time: text('success_time'), amount };
 }
 
 const badAnswer = (what: string) => new UpstreamError(`WeChat Pay answered with ${what}`, { reason: 'WECHATPAY_BAD_ANSWER' });

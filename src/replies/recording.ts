@@ -7,23 +7,33 @@ import { FinishReason, Message, MessageStatus, Role } from '../db/entities/messa
 import { User } from '../db/entities/user.entity';
 import { previewOf, titleFrom } from '../chats/chat-input';
 import { touchChat } from '../chats/chat.service';
+import { ancestorsOf } from '../chats/message-tree';
 import { estimateTokens } from '../models/context-window';
 import type { CatalogModel } from '../models/model-catalog';
 import type { Generated } from './generation';
 import type { ReplyAudience } from './output-filter';
 import type { ChatTurn, Usage } from './providers/provider';
+import type { UsageSink } from '../usage/usage-log';
 import { replyMessage } from './reply-event';
 
 /** Earlier turns of a stored chat sent as context (before trimming to the model's window). */
-const HISTORY_TURNS = 100;
+export const HISTORY_TURNS = 100;
 
 const ROLE_TO_PROVIDER = { [Role.USER]: 'user', [Role.ASSISTANT]: 'assistant', [Role.SYSTEM]: 'system' } as const;
 
 export const toTurn = (m: { role: Role; content: string }): ChatTurn => ({ role: ROLE_TO_PROVIDER[m.role], content: m.content });
 
-/** Debits a finished reply of a priced model (the payments module does it, once per reply). */
+/**
+ * The money side of a reply (the payments module's `Billing`): a priced reply's maximum cost
+ * is held before its provider is called, and settled once when it ends.
+ */
 export interface ReplyCharges {
-  chargeReply(reply: { userId: string; messageId: string; model: CatalogModel; usage: Usage }): Promise<unknown>;
+  /** The hold's id, or null when the balance does not cover the reply's maximum cost. */
+  holdReply(reply: { userId: string; messageId: string; model: CatalogModel; promptTokens: number }): Promise<string | null>;
+  /** Releases with nothing charged: one hold (the reply never started), or a reply's open holds (it failed). */
+  releaseReply(ref: { holdId: string } | { messageId: string }): Promise<void>;
+  /** Settles a finished reply to its real cost (once per reply); the fen debited. */
+  chargeReply(reply: { userId: string; messageId: string; model: CatalogModel; usage: Usage }): Promise<number>;
 }
 
 /** A reply from start to finish, as far as storing it goes. */
@@ -56,7 +66,19 @@ export class ReplyRecorder {
     private readonly orm: MikroORM,
     private readonly charges: ReplyCharges,
     private readonly logger: Logger,
+    /** Where each finished reply is reported as a billable call (stored or not). */
+    private readonly usage?: UsageSink,
   ) {}
+
+  /** Reserves a priced reply's maximum cost before its provider is called: the hold's id, null when the balance does not cover it. */
+  hold(reply: { userId: string; messageId: string; model: CatalogModel; promptTokens: number }): Promise<string | null> {
+    return this.charges.holdReply(reply);
+  }
+
+  /** Releases a hold whose reply never started. */
+  release(holdId: string): Promise<void> {
+    return this.charges.releaseReply({ holdId });
+  }
 
   /**
    * One transaction: the chat (new, or the owner's: NOT_FOUND otherwise), the user message
@@ -77,12 +99,13 @@ export class ReplyRecorder {
       } else {
         chat = tx.create(Chat, { user: tx.getReference(User, ownerId), title: titleFrom([{ role: Role.USER, content }]) });
       }
-      const earlier = sessionId ? await tx.find(Message, { chat: chat.id }, { orderBy: { position: 'desc' }, limit: HISTORY_TURNS }) : [];
-      const position = chat.messageCount;
+      // The selected path (versions aside): the new message follows its last message.
+      const earlier = sessionId ? await tx.find(Message, { chat: chat.id, onPath: true }, { orderBy: { position: 'desc' }, limit: HISTORY_TURNS }) : [];
+      const position = sessionId ? ((await tx.findOne(Message, { chat: chat.id }, { orderBy: { position: 'desc' }, fields: ['position'] }))?.position ?? -1) + 1 : 0;
       const now = new Date();
-      tx.create(Message, { chat, userId: ownerId, position, role: Role.USER, content, clientMessageId: input.clientMessageId, createdAt: now });
-      const reply = tx.create(Message, { id: input.replyId, chat, userId: ownerId, position: position + 1, role: Role.ASSISTANT, content: '', status: MessageStatus.STREAMING, model: input.model.id, createdAt: now });
-      chat.messageCount = position + 2;
+      const asked = tx.create(Message, { chat, userId: ownerId, position, parentId: earlier[0]?.id ?? null, role: Role.USER, content, clientMessageId: input.clientMessageId, createdAt: now });
+      const reply = tx.create(Message, { id: input.replyId, chat, userId: ownerId, position: position + 1, parentId: asked.id, role: Role.ASSISTANT, content: '', status: MessageStatus.STREAMING, model: input.model.id, createdAt: now });
+      chat.messageCount += 2;
       chat.preview = previewOf(content);
       await tx.flush();
       const turns: ChatTurn[] = [
@@ -117,7 +140,23 @@ export class ReplyRecorder {
         this.logger.error({ err, messageId: reply.messageId }, 'storing a finished reply failed; it is tried again');
       }
     }
-    if (outcome.status !== MessageStatus.FAILED) await this.charges.chargeReply({ userId: reply.ownerId, messageId: reply.messageId, model: reply.model, usage: final.usage });
+    // Settles the hold: the real cost (COMPLETE, STOPPED, BLOCKED: what was generated), nothing for a failure.
+    let cost = 0;
+    if (outcome.status !== MessageStatus.FAILED) cost = await this.charges.chargeReply({ userId: reply.ownerId, messageId: reply.messageId, model: reply.model, usage: final.usage });
+    else await this.charges.releaseReply({ messageId: reply.messageId }).catch((err: unknown) => this.logger.error({ err, messageId: reply.messageId }, 'releasing a failed reply’s hold failed'));
+    await this.usage?.record({
+      userId: reply.ownerId,
+      kind: 'REPLY',
+      model: reply.model.id,
+      upstream: outcome.upstream ?? null,
+      reference: reply.messageId,
+      promptTokens: final.usage.promptTokens,
+      completionTokens: final.usage.completionTokens,
+      reasoningTokens: final.usage.reasoningTokens ?? 0,
+      cost,
+      latencyMs: Date.now() - reply.createdAt.getTime(),
+      outcome: outcome.status,
+    });
     return { message: replyMessage({ id: reply.messageId, sessionId: reply.persist ? reply.sessionId : null, ...final, model: reply.model.id, createdAt: reply.createdAt }), stored };
   }
 
@@ -158,9 +197,9 @@ export class ReplyRecorder {
       { status: MessageStatus.STREAMING, finishReason: null, content: '', reasoning: null, promptTokens: null, completionTokens: null, totalTokens: null, reasoningTokens: null, usageEstimated: false, createdAt },
     );
     if (!restarted) return null;
-    const earlier = await em.find(Message, { chat: reply.chat.id, position: { $lt: reply.position } }, { orderBy: { position: 'desc' }, limit: HISTORY_TURNS });
+    // Its own branch, whichever version is shown now.
+    const earlier = await ancestorsOf(em, reply.chat.id, reply.id, HISTORY_TURNS);
     const turns = earlier
-      .reverse()
       .filter((m) => m.content && m.status !== MessageStatus.STREAMING)
       .map(toTurn);
     return { turns, createdAt };
@@ -170,7 +209,8 @@ export class ReplyRecorder {
    * Finishes a stored reply that nothing generates any more (its instance died, or it was
    * stopped while orphaned) with what was recorded of it. Only a STREAMING row changes: null
    * when it was not one (finished meanwhile, deleted, or finished by another instance).
-   * Not charged: the user never got a whole reply.
+   * Not charged: the user never got a whole reply; its hold is released (on whichever
+   * instance finishes it: the database holds the hold).
    */
   async finishInterrupted(messageId: string, sofar: { content: string; reasoning: string }, status: MessageStatus.FAILED | MessageStatus.STOPPED): Promise<Message | null> {
     const em = this.orm.em.fork();
@@ -189,6 +229,8 @@ export class ReplyRecorder {
       usageEstimated: true,
     };
     if (!(await em.nativeUpdate(Message, { id: messageId, status: MessageStatus.STREAMING }, finish))) return null;
+    await this.charges.releaseReply({ messageId }).catch((err: unknown) => this.logger.error({ err, messageId }, 'releasing an interrupted reply’s hold failed'));
+    await this.usage?.record({ userId: row.userId, kind: 'REPLY', model: row.model ?? '', upstream: null, reference: messageId, completionTokens, latencyMs: Date.now() - row.createdAt.getTime(), outcome: status });
     return Object.assign(row, finish);
   }
 }

@@ -10,6 +10,7 @@ import type { ChatProvider } from './providers/provider';
 import type { RecordedReply, ReplyRecorder } from './recording';
 import { replyMessage, type ReplyEvent, type ReplyMeta } from './reply-event';
 import type { ReplyState } from './state/reply-state';
+import type { Metrics } from '../metrics/metrics';
 
 export interface ReplyTimings extends GenerationTimings, FollowTimings {
   /** At shutdown, how long stopped replies get to store themselves. */
@@ -24,6 +25,8 @@ export interface ReplyRunnerOptions {
   logger: Logger;
   /** Checks on the model's output, in order (none by default): each makes one filter per reply. */
   filters?: readonly OutputFilterFactory[];
+  /** Time to first token and provider failures, per model and upstream. */
+  metrics?: Metrics;
 }
 
 interface Run {
@@ -48,6 +51,11 @@ export class ReplyRunner {
     return this.opts.state;
   }
 
+  /** Replies generating on this instance now (the metrics' active streams). */
+  get runningCount(): number {
+    return this.runs.size;
+  }
+
   /** Starts a reply whose slot was reserved; its rows (when stored) were opened by the recorder. */
   start(reply: RecordedReply): void {
     const stop = new AbortController();
@@ -61,6 +69,8 @@ export class ReplyRunner {
     const event = (seq: number, delta: Delta): ReplyEvent => ({ messageId: meta.messageId, sessionId: meta.sessionId, seq, delta: delta.content, reasoningDelta: delta.reasoning, done: false });
     this.opts.state.started(meta);
     let seq = 0;
+    const startedAt = Date.now();
+    let firstTokenMs: number | undefined;
     let outcome: Generated;
     const audience = { messageId: reply.messageId, ownerId: reply.ownerId, author: reply.author };
     const filters = (this.opts.filters ?? []).map((f) => f.forReply(audience)).filter((f): f is OutputFilter => f !== null);
@@ -72,7 +82,10 @@ export class ReplyRunner {
         stop,
         timings: this.opts.timings,
         filters,
-        onDelta: (delta) => this.opts.state.append(meta, event(++seq, delta)),
+        onDelta: (delta) => {
+          firstTokenMs ??= Date.now() - startedAt;
+          this.opts.state.append(meta, event(++seq, delta));
+        },
       });
     } catch (err) {
       this.opts.logger.error({ err, messageId: reply.messageId }, 'reply generation crashed');
@@ -80,6 +93,9 @@ export class ReplyRunner {
     }
     // A blocked reply is not a failure; moderation logs its own hits.
     if (outcome.error && outcome.status !== MessageStatus.BLOCKED) logFailure(this.opts.logger, reply, outcome);
+    const upstream = outcome.upstream ?? null;
+    if (firstTokenMs !== undefined) this.opts.metrics?.replyFirstToken(reply.model.id, upstream, firstTokenMs);
+    if (outcome.error instanceof ProviderError) this.opts.metrics?.providerError(reply.model.id, outcome.error.info.upstream ?? upstream, outcome.error.details?.reason ?? 'UNKNOWN');
     let message: Message;
     try {
       const closed = await this.opts.recorder.close(reply, outcome);

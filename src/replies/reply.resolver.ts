@@ -1,8 +1,9 @@
 import { Arg, Authorized, Ctx, ID, Int, Mutation, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import type { AppContext } from '../context';
+import { Chat } from '../db/entities/chat.entity';
 import { Message } from '../db/entities/message.entity';
 import { UnauthenticatedError } from '../core/errors';
-import { ReplyEvent, SendMessageInput, SendMessagePayload } from './reply.types';
+import { EditMessageInput, RegenerateReplyInput, ReplyEvent, SendMessageInput, SendMessagePayload } from './reply.types';
 import type { ReplyEvent as ReplyEventPayload } from './reply-event';
 
 type SubscribeData<A> = SubscribeResolverData<unknown, A, AppContext>;
@@ -18,6 +19,24 @@ export class ReplyResolver {
   @Mutation(() => SendMessagePayload, { description: 'Sends a message to an AI model. REST: POST /v1/chat/message, POST /v1/ai/message' })
   sendMessage(@Arg('input') input: SendMessageInput, @Ctx() ctx: AppContext): Promise<SendMessagePayload> {
     return ctx.services.replies.send(ctx.viewer!, input);
+  }
+
+  @Authorized()
+  @Mutation(() => SendMessagePayload, { description: 'A new AI reply to the same user message, shown instead of the earlier ones (which stay as versions). REST: POST /v1/chat/messages/{id}/regenerate' })
+  regenerateReply(@Arg('input') input: RegenerateReplyInput, @Ctx() ctx: AppContext): Promise<SendMessagePayload> {
+    return ctx.services.replies.regenerateReply(ctx.viewer!, input);
+  }
+
+  @Authorized()
+  @Mutation(() => SendMessagePayload, { description: 'A new version of one of your messages, with a new AI reply to it, shown instead of the old one. REST: POST /v1/chat/messages/{id}/edit' })
+  editMessage(@Arg('input') input: EditMessageInput, @Ctx() ctx: AppContext): Promise<SendMessagePayload> {
+    return ctx.services.replies.editMessage(ctx.viewer!, input);
+  }
+
+  @Authorized()
+  @Mutation(() => Chat, { description: "Shows this message's version in its chat (and, below it, the newest versions or those chosen before)." })
+  selectMessageVersion(@Arg('messageId', () => ID) messageId: string, @Ctx() ctx: AppContext): Promise<Chat> {
+    return ctx.services.replies.selectVersion(ctx.viewer!, messageId);
   }
 
   @Authorized()

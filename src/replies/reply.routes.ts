@@ -13,7 +13,13 @@ const historySchema = {
 const usageSchema = { type: 'object', properties: { prompt_tokens: int, completion_tokens: int, total_tokens: int, reasoning_tokens: { type: ['integer', 'null'] }, estimated: { type: 'boolean' } } };
 const nullableStr = { type: ['string', 'null'] };
 const metadataSchema = { type: 'object', properties: { modelType: str, responseLength: int, tokensUsed: int } };
-const streamFlag = { type: 'boolean', description: 'true: answer a text/event-stream (as does Accept: text/event-stream)' };
+
+/** The schema of `aiData`. */
+export const aiDataSchema = {
+  type: 'object',
+  properties: { text: str, aiGenerated: { type: 'boolean' }, reasoning: nullableStr, status: str, finishReason: nullableStr, usage: usageSchema, model: str, metadata: metadataSchema, sessionId: str, messageId: str },
+};
+export const streamFlag = { type: 'boolean', description: 'true: answer a text/event-stream (as does Accept: text/event-stream)' };
 
 type Sent = SendMessageMutation['sendMessage'];
 
@@ -40,8 +46,8 @@ const aiReplyData = ({ reply, sessionId, messageId }: Omit<Sent, 'metadata'>) =>
   };
 };
 
-/** POST /v1/ai/message's data (also its stream's done event). */
-const aiData = ({ sendMessage }: SendMessageMutation) => ({ ...aiReplyData(sendMessage), metadata: sendMessage.metadata });
+/** POST /v1/ai/message's data (also its stream's done event, and the data of the routes of versions.routes.ts). */
+export const aiData = ({ sendMessage }: SendMessageMutation) => ({ ...aiReplyData(sendMessage), metadata: sendMessage.metadata });
 
 const speechRoute = defineRoute({
   method: 'POST',
@@ -86,10 +92,7 @@ export const AI_ROUTES = [
     operation: SendMessageDocument,
     schema: {
       body: { type: 'object', required: ['message'], properties: { message: str, modelId: str, messageHistory: historySchema, sessionId: str, clientMessageId: str, stream: streamFlag } },
-      data: {
-        type: 'object',
-        properties: { text: str, aiGenerated: { type: 'boolean' }, reasoning: nullableStr, status: str, finishReason: nullableStr, usage: usageSchema, model: str, metadata: metadataSchema, sessionId: str, messageId: str },
-      },
+      data: aiDataSchema,
     },
     toVariables: ({ body, stream }) => {
       const b = body as { message: string; modelId?: string; messageHistory?: RestHistory; sessionId?: string; clientMessageId?: string };

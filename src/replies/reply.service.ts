@@ -1,20 +1,27 @@
+/*
+ * Over 300 lines on purpose: sending, regenerating and editing share one pipeline (checks,
+ * screen, admit, open, start, answer) whose steps are private here, so that every way a reply
+ * starts is admitted, billed and made idempotent the same way. The rows of versions live in
+ * versions.ts, the reply's run in reply-runner.ts.
+ */
 import { type EntityManager, UniqueConstraintViolationException } from '@mikro-orm/core';
-import { ForbiddenError, isUpstreamReason, NotFoundError, RateLimitedError, UnauthenticatedError, UpstreamError } from '../core/errors';
+import { BadRequestError, ForbiddenError, isUpstreamReason, NotFoundError, RateLimitedError, UnauthenticatedError, UpstreamError } from '../core/errors';
 import { isId, newId } from '../core/ids';
 import type { Viewer } from '../core/viewer';
 import { Chat } from '../db/entities/chat.entity';
-import { Message, MessageStatus } from '../db/entities/message.entity';
+import { Message, MessageStatus, Role } from '../db/entities/message.entity';
 import { User } from '../db/entities/user.entity';
 import { limitKey, type RateLimits } from '../limits/rate-limits';
-import { fitToContext } from '../models/context-window';
+import { estimateTokens, fitToContext } from '../models/context-window';
 import type { CatalogModel, ModelCatalog } from '../models/model-catalog';
-import { isPriced, minimumCharge } from '../models/pricing';
+import { isPriced } from '../models/pricing';
 import { authorOf, type ModerationService } from '../moderation/moderation.service';
 import type { ChatTurn } from './providers/provider';
-import { type ReplyRecorder, toTurn } from './recording';
+import { type OpenedExchange, type ReplyRecorder, toTurn } from './recording';
 import { type ReplyEvent, streamingMessage } from './reply-event';
 import type { ReplyRunner } from './reply-runner';
-import { checkSendInput, type CheckedSend, type SendMessageInput } from './send-input';
+import { checkKey, checkModel, checkSendInput, type CheckedSend, type SendMessageInput } from './send-input';
+import { checkMessageId, editedMessage, type EditMessageInput, lastModelOf, openVersion, questionOf, type RegenerateReplyInput, selectBranch } from './versions';
 
 export type { SendMessageInput };
 
@@ -69,12 +76,12 @@ export class ReplyService {
     }
     const send = await this.screen(user, checked);
     const replyId = newId();
-    await this.admit(user, send, replyId);
+    const holdId = await this.admit(user, send, replyId);
     let opened;
     try {
       opened = await this.deps.recorder.open(this.em, { ownerId: user.id, content: send.content, clientMessageId: send.key, sessionId: send.sessionId, model: send.model, replyId });
     } catch (err) {
-      await this.state.release(user.id, replyId);
+      await this.unadmit(user.id, replyId, holdId);
       // The same clientMessageId racing on another request: answer with what that one made.
       if (send.key && err instanceof UniqueConstraintViolationException) {
         const earlier = await this.em.fork().findOne(Message, { userId: user.id, clientMessageId: send.key });
@@ -84,6 +91,90 @@ export class ReplyService {
     }
     const turns = send.history ? this.clientTurns(send) : opened.turns;
     this.deps.runner.start({ messageId: replyId, sessionId: opened.chat.id, ownerId: user.id, model: send.model, turns: fitToContext(turns, send.model.contextWindow), persist: true, createdAt: opened.reply.createdAt, author: authorOf(user) });
+    return this.answer({ messageId: replyId, sessionId: opened.chat.id, stored: opened.reply }, send.model, send.wait);
+  }
+
+  /**
+   * A new reply to the same user message (`messageId`: a reply, or the user message it
+   * answers), beside the earlier ones and shown instead of them; generated from that branch's
+   * history with the model asked for (else the last reply's). Admission, billing, streaming
+   * and `clientMessageId` as `send`. Errors as `send`, and BAD_REQUEST: INVALID (messageId),
+   * HISTORY_OFF, NOT_A_REPLY, REPLY_IN_PROGRESS; NOT_FOUND for others' messages.
+   */
+  async regenerateReply(viewer: Viewer, input: RegenerateReplyInput): Promise<SendResult> {
+    checkMessageId(input.messageId);
+    const asked = checkModel(input.modelId, this.deps.catalog);
+    const key = checkKey(input.clientMessageId);
+    const user = await this.historyUser(viewer);
+    const wait = !input.stream;
+    const earlier = key ? await this.em.findOne(Message, { userId: user.id, clientMessageId: key }) : null;
+    if (earlier) return this.answerRetry(user, earlier, { content: earlier.role === Role.USER ? earlier.content : '', model: asked ?? this.deps.catalog.default, sessionId: null, history: null, key, wait, unstored: false });
+    const { target, question } = await questionOf(this.em, user.id, input.messageId);
+    // A reply cut off by a crash (nothing runs it) is finished first; one still running is not replaced.
+    if (target.status === MessageStatus.STREAMING && !(await this.finishIfInterrupted(target, MessageStatus.FAILED))) {
+      throw new BadRequestError('This reply is still being generated; stop it or wait for it first', { field: 'messageId', reason: 'REPLY_IN_PROGRESS' });
+    }
+    const model = asked ?? (await this.lastModel(question));
+    const send: CheckedSend = { content: question.content, model, sessionId: question.chat.id, history: null, key, wait, unstored: false };
+    return this.startVersion(user, send, (replyId) => openVersion(this.em, { ownerId: user.id, anchor: question, clientMessageId: key, model, replyId }));
+  }
+
+  /**
+   * A new version of one of the viewer's messages (same parent, the new content, screened as a
+   * send's) with a new reply to it, shown instead of the old one. As `send` otherwise. Errors
+   * as `send`, and BAD_REQUEST: INVALID (messageId), HISTORY_OFF, NOT_A_USER_MESSAGE.
+   */
+  async editMessage(viewer: Viewer, input: EditMessageInput): Promise<SendResult> {
+    checkMessageId(input.messageId);
+    const checked = checkSendInput({ content: input.content, modelId: input.modelId, clientMessageId: input.clientMessageId, stream: input.stream }, this.deps.catalog);
+    const user = await this.historyUser(viewer);
+    if (checked.key) {
+      const earlier = await this.em.findOne(Message, { userId: user.id, clientMessageId: checked.key });
+      if (earlier) return this.answerRetry(user, earlier, checked);
+    }
+    const original = await editedMessage(this.em, user.id, input.messageId);
+    const model = input.modelId ? checked.model : await this.lastModel(original);
+    const send = await this.screen(user, { ...checked, model, sessionId: original.chat.id });
+    return this.startVersion(user, send, (replyId) => openVersion(this.em, { ownerId: user.id, anchor: original, edited: send.content, clientMessageId: send.key, model, replyId }));
+  }
+
+  /** Shows the branch of one of the viewer's messages in its chat (see versions.ts); NOT_FOUND otherwise. */
+  selectVersion(viewer: Viewer, messageId: string): Promise<Chat> {
+    return selectBranch(this.em, viewer.userId, messageId);
+  }
+
+  /** The user, for versions: they exist only in stored history (BAD_REQUEST HISTORY_OFF when saveHistory is off). */
+  private async historyUser(viewer: Viewer): Promise<User> {
+    const user = await this.em.findOne(User, viewer.userId);
+    if (!user) throw new UnauthenticatedError('Account not found');
+    this.deps.moderation.assertNotSuspended(user);
+    if (!user.settings.saveHistory) throw new BadRequestError('saveHistory is off, so no messages are kept to regenerate or edit', { reason: 'HISTORY_OFF' });
+    return user;
+  }
+
+  /** The model of the last reply to `question`, while the catalog still has it; else the default. */
+  private async lastModel(question: Message): Promise<CatalogModel> {
+    const id = await lastModelOf(this.em, question);
+    return (id && this.deps.catalog.find(id)) || this.deps.catalog.default;
+  }
+
+  /** Admits, opens (`open` writes the rows) and starts a version's reply, as `send` does its own. */
+  private async startVersion(user: User, send: CheckedSend, open: (replyId: string) => Promise<OpenedExchange>): Promise<SendResult> {
+    const replyId = newId();
+    const holdId = await this.admit(user, send, replyId);
+    let opened: OpenedExchange;
+    try {
+      opened = await open(replyId);
+    } catch (err) {
+      await this.unadmit(user.id, replyId, holdId);
+      // The same clientMessageId racing on another request: answer with what that one made.
+      if (send.key && err instanceof UniqueConstraintViolationException) {
+        const earlier = await this.em.fork().findOne(Message, { userId: user.id, clientMessageId: send.key });
+        if (earlier) return this.answerRetry(user, earlier, send);
+      }
+      throw err;
+    }
+    this.deps.runner.start({ messageId: replyId, sessionId: opened.chat.id, ownerId: user.id, model: send.model, turns: fitToContext(opened.turns, send.model.contextWindow), persist: true, createdAt: opened.reply.createdAt, author: authorOf(user) });
     return this.answer({ messageId: replyId, sessionId: opened.chat.id, stored: opened.reply }, send.model, send.wait);
   }
 
@@ -134,22 +225,34 @@ export class ReplyService {
   }
 
   /**
-   * Whether a new reply may start: the balance covers a priced model's minimum, then the
-   * concurrent-reply cap (takes a slot), then the AI call limit. A retry of an earlier
-   * request (same clientMessageId) is answered before this and costs nothing.
+   * Whether a new reply may start: a priced model's maximum cost is held on the balance (in
+   * the database, so concurrent replies on any instance cannot overdraw it), then the
+   * concurrent-reply cap (takes a slot), then the AI call limit. Returns the hold's id (priced
+   * models). A retry of an earlier request (same clientMessageId) is answered before this.
    */
-  private async admit(user: User, send: CheckedSend, replyId: string): Promise<void> {
-    if (isPriced(send.model) && user.balance < minimumCharge(send.model, send.content)) {
-      throw new ForbiddenError(`Your balance does not cover ${send.model.name}; top up or pick a free model`, { field: 'modelId', reason: 'INSUFFICIENT_BALANCE' });
-    }
+  private async admit(user: User, send: CheckedSend, replyId: string): Promise<string | undefined> {
+    const holdId = isPriced(send.model) ? await this.deps.recorder.hold({ userId: user.id, messageId: replyId, model: send.model, promptTokens: promptEstimate(send) }) : undefined;
+    if (holdId === null) throw new ForbiddenError(`Your balance does not cover ${send.model.name}; top up or pick a free model`, { field: 'modelId', reason: 'INSUFFICIENT_BALANCE' });
     const max = this.deps.maxConcurrentStreams;
-    if (!(await this.state.reserve(user.id, replyId, max))) throw new RateLimitedError(1, `At most ${max} replies at once; wait for one to finish`);
     try {
-      await this.deps.rateLimits.consume('ai', limitKey({ userId: user.id }));
+      if (!(await this.state.reserve(user.id, replyId, max))) throw new RateLimitedError(1, `At most ${max} replies at once; wait for one to finish`);
+      try {
+        await this.deps.rateLimits.consume('ai', limitKey({ userId: user.id }));
+      } catch (err) {
+        await this.state.release(user.id, replyId);
+        throw err;
+      }
     } catch (err) {
-      await this.state.release(user.id, replyId);
+      if (holdId) await this.deps.recorder.release(holdId);
       throw err;
     }
+    return holdId;
+  }
+
+  /** Undoes `admit` for a reply that will not start: its slot and its hold. */
+  private async unadmit(userId: string, replyId: string, holdId: string | undefined): Promise<void> {
+    await this.state.release(userId, replyId);
+    if (holdId) await this.deps.recorder.release(holdId);
   }
 
   /**
@@ -171,10 +274,10 @@ export class ReplyService {
     if (earlier) return this.answerRunning(earlier, checked.model, checked.wait);
     const send = await this.screen(user, checked);
     const messageId = newId();
-    await this.admit(user, send, messageId);
+    const holdId = await this.admit(user, send, messageId);
     const raced = send.key ? await this.state.claimIdempotent(user.id, send.key, messageId) : null;
     if (raced) {
-      await this.state.release(user.id, messageId);
+      await this.unadmit(user.id, messageId, holdId);
       return this.answerRunning(raced, send.model, send.wait);
     }
     const sessionId = send.sessionId ?? newId();
@@ -186,9 +289,9 @@ export class ReplyService {
     return [...(send.history ?? []).map(toTurn), { role: 'user', content: send.content }];
   }
 
-  /** The answer to a retry of a stored send: its reply, running or finished. */
+  /** The answer to a retry of a stored send (or of a regenerate, whose key is on its reply): its reply, running or finished. */
   private async answerRetry(user: User, userMessage: Message, send: CheckedSend): Promise<SendResult> {
-    const reply = await this.em.findOneOrFail(Message, { chat: userMessage.chat.id, position: userMessage.position + 1 });
+    const reply = userMessage.role === Role.ASSISTANT ? userMessage : await this.em.findOneOrFail(Message, { chat: userMessage.chat.id, position: userMessage.position + 1 });
     const model = (reply.model && this.deps.catalog.find(reply.model)) || this.deps.catalog.default;
     const running = { messageId: reply.id, sessionId: reply.chat.id, stored: reply };
     if (reply.status === MessageStatus.STREAMING && (await this.deps.runner.isRunning(reply.id))) return this.answer(running, model, send.wait);
@@ -199,12 +302,12 @@ export class ReplyService {
 
   /** Generates a failed or interrupted reply again, as a new send would (admission included). */
   private async regenerate(user: User, reply: Message, send: CheckedSend): Promise<SendResult> {
-    await this.admit(user, send, reply.id);
+    const holdId = await this.admit(user, send, reply.id);
     const reopened = await this.deps.recorder.reopen(reply);
     const current = { messageId: reply.id, sessionId: reply.chat.id };
     if (!reopened) {
       // Another retry of the same request got there first: follow that one.
-      await this.state.release(user.id, reply.id);
+      await this.unadmit(user.id, reply.id, holdId);
       return this.answer(current, send.model, send.wait);
     }
     this.deps.runner.start({ ...current, ownerId: user.id, model: send.model, turns: fitToContext(reopened.turns, send.model.contextWindow), persist: true, createdAt: reopened.createdAt, author: authorOf(user) });
@@ -252,6 +355,9 @@ function payload(sessionId: string, reply: Message, model: CatalogModel): SendRe
     metadata: { modelType: model.type, responseLength: reply.content.length, tokensUsed: reply.totalTokens ?? 0 },
   };
 }
+
+/** The prompt a hold assumes: the new message and the history the client sent (a stored chat's earlier turns are not read yet). */
+const promptEstimate = (send: CheckedSend): number => [send.content, ...(send.history ?? []).map((m) => m.content)].reduce((n, text) => n + estimateTokens(text), 0);
 
 async function* once(event: ReplyEvent): AsyncGenerator<ReplyEvent> {
   yield event;

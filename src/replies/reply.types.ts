@@ -26,6 +26,43 @@ export class SendMessageInput {
   stream?: boolean;
 }
 
+@InputType()
+export class RegenerateReplyInput {
+  @Field(() => ID, { description: 'The AI reply to generate again, or the user message it answers.' })
+  messageId!: string;
+
+  @Field(() => ID, { nullable: true, description: "Omitted = the model of the turn's last reply." })
+  modelId?: string;
+
+  @Field({ nullable: true, description: 'Idempotency key: a retry with the same key returns the same reply.' })
+  @IsOptional()
+  @Length(1, 64)
+  clientMessageId?: string;
+
+  @Field({ nullable: true, defaultValue: false, description: 'false: wait for the whole reply; true: return at once with reply.status = STREAMING.' })
+  stream?: boolean;
+}
+
+@InputType()
+export class EditMessageInput {
+  @Field(() => ID, { description: 'One of your messages: the edit becomes a new version of it.' })
+  messageId!: string;
+
+  @Field({ description: 'The new text (at most 32,000 characters).' })
+  content!: string;
+
+  @Field(() => ID, { nullable: true, description: "Omitted = the model of the edited message's last reply." })
+  modelId?: string;
+
+  @Field({ nullable: true, description: 'Idempotency key: a retry with the same key returns the same reply.' })
+  @IsOptional()
+  @Length(1, 64)
+  clientMessageId?: string;
+
+  @Field({ nullable: true, defaultValue: false, description: 'false: wait for the whole reply; true: return at once with reply.status = STREAMING.' })
+  stream?: boolean;
+}
+
 @ObjectType()
 export class ReplyMetadata {
   @Field()

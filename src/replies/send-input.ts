@@ -34,16 +34,29 @@ export function checkSendInput(input: SendMessageInput, catalog: ModelCatalog): 
   const content = input.content;
   if (!content.trim()) throw new BadRequestError('content must not be empty', { field: 'content', reason: 'EMPTY' });
   if (content.length > MAX_MESSAGE_LENGTH) throw new BadRequestError(`content is at most ${MAX_MESSAGE_LENGTH} characters`, { field: 'content', reason: 'TOO_LONG' });
-  const found = input.modelId ? catalog.find(input.modelId) : catalog.default;
-  if (!found) throw new BadRequestError(`Unknown model ${input.modelId}`, { field: 'modelId', reason: 'UNKNOWN_MODEL' });
+  const found = checkModel(input.modelId, catalog) ?? catalog.default;
   const history = input.messageHistory ?? null;
   if (history && history.length > CHAT_LIMITS.messagesPerSave) throw new BadRequestError(`messageHistory holds at most ${CHAT_LIMITS.messagesPerSave} messages`, { field: 'messageHistory', reason: 'TOO_MANY' });
   history?.forEach((m, i) => {
     if (m.content.length > MAX_MESSAGE_LENGTH) throw new BadRequestError(`a message is at most ${MAX_MESSAGE_LENGTH} characters`, { field: `messageHistory.${i}.content`, reason: 'TOO_LONG' });
   });
-  const key = input.clientMessageId ?? null;
-  if (key !== null && (key.length < 1 || key.length > 64)) throw new BadRequestError('clientMessageId is 1 to 64 characters', { field: 'clientMessageId', reason: 'LENGTH' });
+  const key = checkKey(input.clientMessageId);
   return { content, model: tuned(found, input.tuning), sessionId: input.sessionId ?? null, history, key, wait: !input.stream, unstored: input.unstored === true };
+}
+
+/** The model a request names (UNKNOWN_MODEL when none has the id); null when it names none. */
+export function checkModel(modelId: string | null | undefined, catalog: ModelCatalog): CatalogModel | null {
+  if (!modelId) return null;
+  const found = catalog.find(modelId);
+  if (!found) throw new BadRequestError(`Unknown model ${modelId}`, { field: 'modelId', reason: 'UNKNOWN_MODEL' });
+  return found;
+}
+
+/** The idempotency key, 1 to 64 characters; null when there is none. */
+export function checkKey(clientMessageId: string | null | undefined): string | null {
+  const key = clientMessageId ?? null;
+  if (key !== null && (key.length < 1 || key.length > 64)) throw new BadRequestError('clientMessageId is 1 to 64 characters', { field: 'clientMessageId', reason: 'LENGTH' });
+  return key;
 }
 
 /** The model with a request's own settings: an operator's maxTokens is a cap the caller can only lower. */

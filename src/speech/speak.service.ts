@@ -11,6 +11,7 @@ import { joinMp3, mp3DurationSeconds } from './mp3-frames';
 import { placeholderAudio } from './placeholder-audio';
 import type { SpeechLinks } from './speech-link';
 import { splitForSpeech } from './speech-text';
+import type { UsageSink } from '../usage/usage-log';
 import type { Synthesizer } from './tts.client';
 
 /** The long-lived parts of text to speech, made once in createDeps. */
@@ -21,6 +22,8 @@ export interface SpeakSetup {
   defaultVoice: string;
   links: SpeechLinks;
   logger: Logger;
+  /** Each provider call is recorded as a billable call (usage_records); stored clips are free. */
+  usage?: UsageSink;
 }
 
 /** What speakMessage answers. */
@@ -124,7 +127,16 @@ export class SpeakService {
     }
     // Only a provider call counts as an AI call; a stored clip is free.
     await this.setup.rateLimits.consume('ai', limitKey({ userId }));
-    const bytes = await this.synthesize(synthesizer, text, voice);
+    const started = Date.now();
+    const usage = (outcome: 'OK' | 'FAILED') => this.setup.usage?.record({ userId, kind: 'SPEECH', model: synthesizer.model, upstream: synthesizer.upstream, reference: messageId, latencyMs: Date.now() - started, outcome });
+    let bytes: Buffer;
+    try {
+      bytes = await this.synthesize(synthesizer, text, voice);
+    } catch (err) {
+      await usage('FAILED');
+      throw err;
+    }
+    await usage('OK');
     const clip = { bytes, mimeType: 'audio/mpeg', durationSeconds: mp3DurationSeconds(bytes) };
     await this.store(userId, messageId, voice, clip);
     return clip;

@@ -11,6 +11,7 @@ import type { ModerationService } from '../moderation/moderation.service';
 import { ProviderError } from '../models/provider-errors';
 import { remuxAdtsToM4a } from './aac-remux';
 import { ACCEPTED_AUDIO, AUDIO_EXTENSION, type AudioFormat, detectAudioFormat, id3TagLength, SNIFF_BYTES, wavDurationSeconds } from './audio-format';
+import type { UsageSink } from '../usage/usage-log';
 import type { AudioFile, Transcriber } from './transcriber';
 
 /** An uploaded file as graphql-upload (or the REST layer) hands it over. */
@@ -36,6 +37,8 @@ export interface SpeechOptions {
   logger: Logger;
   /** Transcripts go through content security before they are returned. */
   moderation?: ModerationService;
+  /** Each transcriber call is recorded as a billable call (usage_records). */
+  usage?: UsageSink;
 }
 
 const LANGUAGE = /^[a-z]{2,3}(-[A-Za-z]{2,4})?$/;
@@ -131,7 +134,7 @@ export class SpeechService {
       const format = await formatOf(path, head);
       if (!format) throw new BadRequestError(`Unsupported audio format: send ${ACCEPTED_AUDIO}`, { field: 'audio', reason: 'UNSUPPORTED_AUDIO_FORMAT' });
       const audio = await prepare(path, format, head, bytes);
-      const result = await this.run(transcriber, audio, hint);
+      const result = await this.run(transcriber, audio, hint, userId);
       const [text] = userId && this.opts.moderation ? await this.opts.moderation.checkUserInput(userId, [{ field: 'transcript', text: result.text }]) : [result.text];
       return { text, language: hint ?? result.detectedLanguage ?? null, durationSeconds: audio.durationSeconds ?? null };
     } finally {
@@ -162,11 +165,17 @@ export class SpeechService {
   }
 
   /** Calls the transcriber; a provider failure is logged once here, without key, audio or text. */
-  private async run(transcriber: Transcriber, audio: AudioFile, language: string | undefined) {
+  private async run(transcriber: Transcriber, audio: AudioFile, language: string | undefined, userId: string | undefined) {
+    const started = Date.now();
+    const usage = (outcome: 'OK' | 'FAILED') =>
+      userId && this.opts.usage?.record({ userId, kind: 'TRANSCRIPTION', model: transcriber.model ?? 'echo', upstream: transcriber.upstream ?? null, latencyMs: Date.now() - started, outcome });
     try {
       // Providers take the primary code only (en, not en-US).
-      return await transcriber.transcribe(audio, language?.split('-')[0]);
+      const result = await transcriber.transcribe(audio, language?.split('-')[0]);
+      await usage('OK');
+      return result;
     } catch (err) {
+      await usage('FAILED');
       if (err instanceof ProviderError) {
         const { upstream, httpStatus, providerMessage, requestId } = err.info;
         this.opts.logger.warn(

@@ -21,6 +21,8 @@ export interface TranscriberResult {
 export interface Transcriber {
   /** The provider's model, for the log line of a failure (none for the echo). */
   readonly model?: string;
+  /** The provider's host, for usage records (none for the echo). */
+  readonly upstream?: string;
   /** `language` is a code such as zh or en; undefined lets the transcriber detect it. */
   transcribe(file: AudioFile, language: string | undefined): Promise<TranscriberResult>;
 }

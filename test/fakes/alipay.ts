@@ -17,6 +17,14 @@ export interface FakeAlipayTrade {
   paidAt?: Date;
 }
 
+export interface FakeAlipayRefund {
+  outTradeNo: string;
+  outRequestNo: string;
+  amountFen: number;
+  reason?: string;
+  refundedAt: Date;
+}
+
 export type FakeAlipayFailure = 'http500' | 'badResponseSignature' | 'hang';
 
 /** How the keys are written in env()/config(): the forms people paste from Alipay's console. */
@@ -41,6 +49,9 @@ const generateRsa = promisify(generateKeyPair);
 export async function startFakeAlipay() {
   const [app, alipay, stranger] = await Promise.all([0, 1, 2].map(() => generateRsa('rsa', { modulusLength: 2048 })));
   const trades = new Map<string, FakeAlipayTrade>();
+  /** Refunds by out_request_no (Alipay keys them per trade; ours are unique anyway). */
+  const refunds = new Map<string, FakeAlipayRefund>();
+  const METHODS = ['alipay.trade.query', 'alipay.trade.close', 'alipay.trade.refund', 'alipay.trade.fastpay.refund.query'];
   const calls: Array<{ method: string; bizContent: Record<string, unknown>; signatureOk: boolean }> = [];
   const failures: FakeAlipayFailure[] = [];
 
@@ -59,7 +70,7 @@ export async function startFakeAlipay() {
       const sign = rsaSign(json, failure === 'badResponseSignature' ? stranger.privateKey : alipay.privateKey);
       res.writeHead(200, { 'content-type': 'text/html;charset=utf-8' }).end(`{"${method.replaceAll('.', '_')}_response":${json},"sign":"${sign}"}`);
     };
-    if (method !== 'alipay.trade.query' && method !== 'alipay.trade.close') {
+    if (!METHODS.includes(method)) {
       return void res
         .writeHead(200, { 'content-type': 'text/html;charset=utf-8' })
         .end(JSON.stringify({ error_response: { code: '40002', msg: 'Invalid Arguments', sub_code: 'isv.invalid-method', sub_msg: '不存在的方法名' } }));
@@ -84,6 +95,22 @@ export async function startFakeAlipay() {
     if (!trade) {
       return answer({ code: '40004', msg: 'Business Failed', sub_code: 'ACQ.TRADE_NOT_EXIST', sub_msg: '交易不存在', out_trade_no: outTradeNo });
     }
+    if (method === 'alipay.trade.refund') return answer(refund(trade, bizContent));
+    if (method === 'alipay.trade.fastpay.refund.query') {
+      const found = refunds.get(String(bizContent.out_request_no ?? outTradeNo));
+      // 10000 only means the query worked; without the refund's fields, Alipay has not made it.
+      if (!found || found.outTradeNo !== outTradeNo) return answer({ code: '10000', msg: 'Success', out_trade_no: outTradeNo });
+      return answer({
+        code: '10000',
+        msg: 'Success',
+        out_request_no: found.outRequestNo,
+        out_trade_no: outTradeNo,
+        trade_no: trade.tradeNo,
+        total_amount: yuan(trade.amountFen),
+        refund_amount: yuan(found.amountFen),
+        refund_status: 'REFUND_SUCCESS',
+      });
+    }
     if (method === 'alipay.trade.query') {
       const paid = trade.paidAt ? { buyer_pay_amount: yuan(trade.amountFen), receipt_amount: yuan(trade.amountFen), send_pay_date: beijingTime(trade.paidAt) } : {};
       return answer({ code: '10000', msg: 'Success', out_trade_no: outTradeNo, trade_no: trade.tradeNo, trade_status: trade.status, total_amount: yuan(trade.amountFen), ...paid });
@@ -94,6 +121,36 @@ export async function startFakeAlipay() {
     trade.status = 'TRADE_CLOSED';
     return answer({ code: '10000', msg: 'Success', out_trade_no: outTradeNo, trade_no: trade.tradeNo });
   });
+
+  /** alipay.trade.refund as Alipay answers it: synchronous, `fund_change` Y when this call moved money, N for a repeat. */
+  function refund(trade: FakeAlipayTrade, biz: Record<string, unknown>): Record<string, unknown> {
+    const amountFen = typeof biz.refund_amount === 'string' ? fenOf(biz.refund_amount) : NaN;
+    if (!/^\d{1,9}(\.\d{1,2})?$/.test(String(biz.refund_amount)) || !(amountFen > 0)) return { code: '40004', msg: 'Business Failed', sub_code: 'ACQ.INVALID_PARAMETER', sub_msg: '参数无效' };
+    const outRequestNo = typeof biz.out_request_no === 'string' ? biz.out_request_no : trade.outTradeNo;
+    const refunded = () => Array.from(refunds.values()).filter((r) => r.outTradeNo === trade.outTradeNo).reduce((n, r) => n + r.amountFen, 0);
+    const answer = (fundChange: 'Y' | 'N') => ({
+      code: '10000',
+      msg: 'Success',
+      buyer_logon_id: '159****5620',
+      fund_change: fundChange,
+      gmt_refund_pay: beijingTime(new Date()),
+      out_trade_no: trade.outTradeNo,
+      refund_fee: yuan(refunded()),
+      send_back_fee: '0.00',
+      trade_no: trade.tradeNo,
+    });
+    const existing = refunds.get(outRequestNo);
+    if (existing) {
+      if (existing.amountFen !== amountFen) return { code: '40004', msg: 'Business Failed', sub_code: 'ACQ.REFUND_AMT_NOT_EQUAL_TOTAL', sub_msg: '退款金额与原请求不一致' };
+      return answer('N');
+    }
+    if (trade.status !== 'TRADE_SUCCESS') return { code: '40004', msg: 'Business Failed', sub_code: 'ACQ.TRADE_STATUS_ERROR', sub_msg: '交易状态不合法' };
+    if (refunded() + amountFen > trade.amountFen) return { code: '40004', msg: 'Business Failed', sub_code: 'ACQ.REFUND_AMT_NOT_EQUAL_TOTAL', sub_msg: '退款金额超限' };
+    refunds.set(outRequestNo, { outTradeNo: trade.outTradeNo, outRequestNo, amountFen, reason: typeof biz.refund_reason === 'string' ? biz.refund_reason : undefined, refundedAt: wholeSecondsNow() });
+    // A trade refunded in full is closed.
+    if (refunded() === trade.amountFen) trade.status = 'TRADE_CLOSED';
+    return answer('Y');
+  }
 
   const pem = {
     pkcs1: String(app.privateKey.export({ type: 'pkcs1', format: 'pem' })),
@@ -126,16 +183,19 @@ export async function startFakeAlipay() {
     ...fake,
     gateway,
     trades,
+    refunds,
     calls,
     /** The app public key (SPKI PEM) Alipay holds to check our signatures. */
     appPublicKey: pem.appPublic,
     /** The buyer opened the pay page: the trade now exists, waiting for payment. */
     open,
-    /** The buyer opened a URL from pagePayUrl(); throws unless it is signed by the app key. */
+    /** The buyer opened a URL from pagePayUrl() or wapPayUrl(); throws unless it is signed by the app key and its product code fits its method. */
     openPayUrl(payUrl: string): FakeAlipayTrade {
       const params = Object.fromEntries(new URL(payUrl).searchParams);
       if (params.app_id !== FAKE_ALIPAY_APP_ID || !verifyParams(params, app.publicKey)) throw new Error('fake alipay: pay URL not signed by the app key');
       const biz = parseObject(params.biz_content);
+      const product = { 'alipay.trade.page.pay': 'FAST_INSTANT_TRADE_PAY', 'alipay.trade.wap.pay': 'QUICK_WAP_WAY' }[params.method];
+      if (!product || biz.product_code !== product) throw new Error(`fake alipay: ${params.method} with product_code ${String(biz.product_code)}`);
       return open(String(biz.out_trade_no), fenOf(String(biz.total_amount)), String(biz.subject));
     },
     /** The buyer paid (amountFen: what was actually paid, to test mismatches). Opens the trade if needed. */

@@ -12,7 +12,8 @@ function withoutMariadbNullDefaults(sql: string): string {
     .map((line) => {
       const m = /^alter table `(\w+)` (.*);$/.exec(line.trim());
       if (!m) return line.trim();
-      const clauses = m[2].split(/, (?=modify )/).filter((c) => !/^modify `\w+` (varchar\(\d+\)|text)( default null)?$/.test(c));
+      // Also MariaDB's quoted string defaults ('USER' comes back as "'USER'"): same column, same default.
+      const clauses = m[2].split(/, (?=modify )/).filter((c) => !/^modify `\w+` (varchar\(\d+\)|text)( default null)?$/.test(c) && !/^modify `\w+` varchar\(\d+\) not null default '[A-Z_]+'$/.test(c));
       return clauses.length ? `alter table \`${m[1]}\` ${clauses.join(', ')};` : '';
     })
     .filter(Boolean)

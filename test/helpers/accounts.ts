@@ -1,4 +1,5 @@
 import { LoginDocument } from '../generated/graphql';
+import { onMysql } from './database';
 import type { TestApp } from './test-app';
 
 let n = 0;
@@ -13,4 +14,14 @@ export async function login(t: TestApp, code = `user-${process.pid}-${++n}-${Mat
 /** Rows of a table, straight from the database. */
 export function rows(t: TestApp, sql: string, params: unknown[] = []): Promise<Array<Record<string, unknown>>> {
   return t.app.deps.orm.em.fork().getConnection().execute(sql, params);
+}
+
+/** Every table's rows as JSON text, by table name (SQLite or MySQL): what a privacy check reads. */
+export async function everyTable(t: TestApp): Promise<Record<string, string>> {
+  const tables = onMysql()
+    ? (await rows(t, 'select table_name as name from information_schema.tables where table_schema = database()')).map((r) => String(r.name))
+    : (await rows(t, "select name from sqlite_master where type = 'table' and name not like 'sqlite_%'")).map((r) => String(r.name));
+  const dump: Record<string, string> = {};
+  for (const table of tables) dump[table] = JSON.stringify(await rows(t, `select * from ${table}`));
+  return dump;
 }

@@ -175,15 +175,16 @@ describe('the OpenAI-compatible API', () => {
 
   it('charges the key’s owner for a priced model, with a ledger entry for the completion', async () => {
     const user = await keyedUser(t);
-    await rows(t, 'update users set balance = 100 where id = ?', [user.userId]);
+    // 500 fen: a priced reply first holds its maximum cost (4,096 completion tokens here).
+    await rows(t, 'update users set balance = 500 where id = ?', [user.userId]);
     const res = await sdk(t, user.apiKey).chat.completions.create({ model: 'paid', messages: [{ role: 'user', content: 'Tell me something long enough to cost a few fen. '.repeat(20) }] });
     const usage = res.usage!;
     expect(usage.total_tokens).toBe(ai.calls.at(-1)!.usage!.total_tokens);
     const cost = Math.ceil((usage.prompt_tokens * PRICES.prompt + usage.completion_tokens * PRICES.completion) / 1000);
     expect(cost).toBeGreaterThan(1);
     await waitFor(async () => (await ledgerOf(t, user.userId)).length === 1, 5000, 'the charge');
-    expect(await ledgerOf(t, user.userId)).toEqual([{ kind: 'AI_USAGE', reference: res.id.slice('chatcmpl-'.length), amount: -cost, balanceAfter: 100 - cost }]);
-    expect(Number((await rows(t, 'select balance from users where id = ?', [user.userId]))[0].balance)).toBe(100 - cost);
+    expect(await ledgerOf(t, user.userId)).toEqual([{ kind: 'AI_USAGE', reference: res.id.slice('chatcmpl-'.length), amount: -cost, balanceAfter: 500 - cost }]);
+    expect(Number((await rows(t, 'select balance from users where id = ?', [user.userId]))[0].balance)).toBe(500 - cost);
     expect(await chatRows(t, user.userId)).toEqual({ chats: 0, messages: 0 });
   });
 

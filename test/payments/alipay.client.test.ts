@@ -178,6 +178,8 @@ describe('verifyNotification', () => {
       totalAmountFen: 1234,
       paidAt: trade.paidAt,
       appId: FAKE_ALIPAY_APP_ID,
+      authAppId: FAKE_ALIPAY_APP_ID,
+      sellerId: form.seller_id,
       notifyId: form.notify_id,
     });
   });

@@ -63,24 +63,25 @@ describe('balance and priced models', () => {
 
   it('debits exactly the cost of the reply from the provider’s usage, once, with a ledger entry', async () => {
     const user = await login(t);
-    await topUp(user, 1); // 100 fen
+    // 500 fen: a priced reply first holds its maximum cost (4,096 completion tokens here, 295 fen).
+    await topUp(user, 5);
     const res = await t.gql(SEND, { input: { content: 'Tell me something long enough to cost a few fen. '.repeat(20), modelId: 'paid' } }, user);
     const usage = res.body.data!.sendMessage.reply.usage!;
     expect(usage.totalTokens).toBe(ai.calls.at(-1)!.usage!.total_tokens);
     const cost = Math.ceil((usage.promptTokens * PRICES.prompt + usage.completionTokens * PRICES.completion) / 1000);
     expect(cost).toBeGreaterThan(1);
-    expect(await balanceOf(t, user)).toBe(100 - cost);
+    expect(await balanceOf(t, user)).toBe(500 - cost);
     const ledger = await ledgerOf(t, user.userId);
     expect(ledger.map((e) => [e.kind, e.amount, e.balanceAfter])).toEqual([
-      ['TOPUP', 100, 100],
-      ['AI_USAGE', -cost, 100 - cost],
+      ['TOPUP', 500, 500],
+      ['AI_USAGE', -cost, 500 - cost],
     ]);
     expect(ledger[1].reference).toBe(res.body.data!.sendMessage.messageId);
   });
 
   it('debits a stopped reply for what it used', async () => {
     const user = await login(t);
-    await topUp(user, 1);
+    await topUp(user, 5);
     ai.nextModes.push('slow');
     const started = await t.gql(SEND, { input: { content: 'stream slowly please', modelId: 'paid', stream: true } }, user);
     const messageId = started.body.data!.sendMessage.messageId;
@@ -91,7 +92,7 @@ describe('balance and priced models', () => {
     expect(stopped.body.data!.stopGeneration.status).toBe('STOPPED');
     const u = stopped.body.data!.stopGeneration.usage!;
     const cost = Math.ceil((u.promptTokens * PRICES.prompt + u.completionTokens * PRICES.completion) / 1000);
-    expect(await balanceOf(t, user)).toBe(100 - cost);
-    expect((await ledgerOf(t, user.userId)).filter((e) => e.kind === 'AI_USAGE')).toEqual([{ kind: 'AI_USAGE', reference: messageId, amount: -cost, balanceAfter: 100 - cost }]);
+    expect(await balanceOf(t, user)).toBe(500 - cost);
+    expect((await ledgerOf(t, user.userId)).filter((e) => e.kind === 'AI_USAGE')).toEqual([{ kind: 'AI_USAGE', reference: messageId, amount: -cost, balanceAfter: 500 - cost }]);
   });
 });

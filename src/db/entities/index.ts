@@ -1,3 +1,4 @@
+import { AdminAudit } from './admin-audit.entity';
 import { ApiKey } from './api-key.entity';
 import { ChatActivity } from './chat-activity.entity';
 import { ChatTag } from './chat-tag.entity';
@@ -6,9 +7,13 @@ import { LedgerEntry } from './ledger-entry.entity';
 import { Message } from './message.entity';
 import { ModerationEvent } from './moderation-event.entity';
 import { PaymentOrder } from './payment-order.entity';
+import { PaymentRefund } from './payment-refund.entity';
+import { RedeemCode } from './redeem-code.entity';
+import { ReplyHold } from './reply-hold.entity';
 import { RevokedToken } from './revoked-token.entity';
 import { SpeechClip } from './speech-clip.entity';
+import { UsageRecord } from './usage-record.entity';
 import { User, UserSettings } from './user.entity';
 
 /** Every entity, in one list for MikroORM discovery. */
-export const ENTITIES = [User, UserSettings, ApiKey, RevokedToken, Chat, ChatTag, ChatActivity, Message, PaymentOrder, LedgerEntry, ModerationEvent, SpeechClip] as const;
+export const ENTITIES = [User, UserSettings, ApiKey, RevokedToken, Chat, ChatTag, ChatActivity, Message, PaymentOrder, PaymentRefund, LedgerEntry, ModerationEvent, SpeechClip, UsageRecord, ReplyHold, AdminAudit, RedeemCode] as const;

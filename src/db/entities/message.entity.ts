@@ -67,18 +67,24 @@ export class TokenUsage {
 }
 
 /**
- * One turn of a chat, written by saveChat or by an AI reply. `position` orders a chat's
- * messages; `clientMessageId` makes a retried send idempotent per user.
+ * One turn of a chat, written by saveChat or by an AI reply. `position` is creation order
+ * within the chat; `clientMessageId` makes a retried send idempotent per user. Messages form
+ * a tree (`parentId`): versions of a turn (regenerated replies, edited user messages) are
+ * siblings, and `onPath` marks the selected branch, which is what a chat shows.
  */
 @Entity({ tableName: 'messages' })
 @Unique({ properties: ['chat', 'position'] })
 @Unique({ properties: ['userId', 'clientMessageId'] })
 @Index({ properties: ['userId'] })
+// Siblings (versions) of a turn are counted by parent within a chat.
+@Index({ properties: ['chat', 'parentId'] })
+// Chat.messages pages through the selected path by position.
+@Index({ properties: ['chat', 'onPath', 'position'] })
 // The sweep looks for STREAMING replies nobody is generating any more.
 @Index({ properties: ['status', 'createdAt'] })
 @ObjectType()
 export class Message {
-  [OptionalProps]?: 'status' | 'createdAt' | 'usageEstimated';
+  [OptionalProps]?: 'status' | 'createdAt' | 'usageEstimated' | 'onPath';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'string', length: 26 })
@@ -92,6 +98,27 @@ export class Message {
 
   @Property({ type: 'integer' })
   position!: number;
+
+  /**
+   * The message this one answers or follows; null for the chat's first turn (and its
+   * versions). Not a foreign key: a chat's messages are deleted together, in one statement.
+   * The GraphQL field is resolved in message.resolver.ts (replies built in memory lack it).
+   */
+  @Property({ type: 'string', length: 26, nullable: true })
+  parentId?: string | null;
+
+  /**
+   * Among siblings the highest rank is the selected version. A new message takes its own
+   * position (so the newest wins); selectMessageVersion gives the chosen one the chat's
+   * highest rank + 1, which also remembers choices below a branch while another is shown.
+   * Null (rows from before versions) counts as the position.
+   */
+  @Property({ type: 'integer', nullable: true })
+  selectedRank?: number | null;
+
+  /** On the selected path: denormalised from the ranks whenever they change, so listing and search filter on one column. */
+  @Property({ type: 'boolean', default: true })
+  onPath: boolean = true;
 
   /** Plain varchar, not a DB enum: adding a value later needs no table rebuild. */
   @Field(() => Role)

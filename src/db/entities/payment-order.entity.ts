@@ -3,7 +3,10 @@ import { newId } from '../../core/ids';
 import { User } from './user.entity';
 
 export type PaymentMethod = 'WECHAT' | 'ALIPAY';
-export type PaymentState = 'PENDING' | 'SUCCESS' | 'FAILED';
+/** PARTIALLY_REFUNDED / REFUNDED: paid, then part or all of it refunded (see PaymentRefund). */
+export type PaymentState = 'PENDING' | 'SUCCESS' | 'FAILED' | 'PARTIALLY_REFUNDED' | 'REFUNDED';
+/** Where the payer pays: a desktop QR code / page, a phone browser (WeChat H5, Alipay wap), or inside the mini-program (WeChat JSAPI). */
+export type PaymentScene = 'DESKTOP_WEB' | 'MOBILE_WEB' | 'MINI_PROGRAM';
 
 /**
  * A top-up order. `clientOrderId` is the app's own id (unique per user, so a retried create
@@ -15,7 +18,7 @@ export type PaymentState = 'PENDING' | 'SUCCESS' | 'FAILED';
 @Index({ properties: ['status', 'expiresAt'] })
 @Index({ properties: ['user', 'createdAt'] })
 export class PaymentOrder {
-  [OptionalProps]?: 'status' | 'createdAt' | 'updatedAt';
+  [OptionalProps]?: 'status' | 'scene' | 'refundedAmount' | 'refundReserved' | 'createdAt' | 'updatedAt';
 
   @PrimaryKey({ type: 'string', length: 26 })
   id: string = newId();
@@ -39,8 +42,11 @@ export class PaymentOrder {
   @Property({ type: 'string', length: 32 })
   outTradeNo!: string;
 
-  @Property({ type: 'string', length: 8 })
+  @Property({ type: 'string', length: 20 })
   status: PaymentState = 'PENDING';
+
+  @Property({ type: 'string', length: 16, default: 'DESKTOP_WEB' })
+  scene: PaymentScene = 'DESKTOP_WEB';
 
   /** WeChat Pay Native QR content (`weixin://wxpay/bizpayurl?pr=...`). */
   @Property({ type: 'string', length: 256, nullable: true })
@@ -49,6 +55,25 @@ export class PaymentOrder {
   /** Alipay page-pay URL (signed, a few hundred characters). */
   @Property({ type: 'text', nullable: true })
   payUrl?: string | null;
+
+  /** WeChat H5: the cashier URL a phone browser opens (valid 5 minutes, so fetched again on each ask). */
+  @Property({ type: 'text', nullable: true })
+  h5Url?: string | null;
+
+  /** WeChat JSAPI (mini-program): the prepay id `wx.requestPayment` parameters are signed over. */
+  @Property({ type: 'string', length: 64, nullable: true })
+  prepayId?: string | null;
+
+  /** Fen refunded so far (successful refunds). */
+  @Property({ type: 'integer', default: 0 })
+  refundedAmount: number = 0;
+
+  /**
+   * Fen held by refunds that are pending or done. Raised by a conditional update before a
+   * refund is sent, so concurrent refunds can never add up to more than was paid.
+   */
+  @Property({ type: 'integer', default: 0 })
+  refundReserved: number = 0;
 
   /** The provider's transaction id once paid. */
   @Property({ type: 'string', length: 64, nullable: true })

@@ -1,6 +1,13 @@
 import { OptionalProps, Embeddable, Embedded, Entity, Index, PrimaryKey, Property, Unique } from '@mikro-orm/core';
-import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { newId } from '../../core/ids';
+
+/** ADMIN: an operator; granted and revoked only by the `npm run admin` command, never by an API. */
+export enum UserRole {
+  USER = 'USER',
+  ADMIN = 'ADMIN',
+}
+registerEnumType(UserRole, { name: 'UserRole', description: 'ADMIN may use the admin* operations (with a login token).' });
 
 @Embeddable()
 @ObjectType({ description: 'Preferences the apps sync across devices.' })
@@ -26,7 +33,7 @@ export class UserSettings {
 @Unique({ properties: ['appId', 'openid'] })
 @ObjectType()
 export class User {
-  [OptionalProps]?: 'settings' | 'balance' | 'createdAt' | 'updatedAt';
+  [OptionalProps]?: 'settings' | 'balance' | 'held' | 'role' | 'createdAt' | 'updatedAt';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'string', length: 26 })
@@ -61,6 +68,18 @@ export class User {
   @Field(() => Int, { description: 'Balance in fen (CNY cents).' })
   @Property({ type: 'integer', default: 0 })
   balance: number = 0;
+
+  /**
+   * Fen of `balance` reserved by priced replies still running (reply_holds): a new reply
+   * starts only when `balance - held` covers its hold, so concurrent replies never overdraw.
+   */
+  @Property({ type: 'integer', default: 0 })
+  held: number = 0;
+
+  /** Plain varchar, not a DB enum, as elsewhere; checked against the database on every admin call (src/admin/admin-access.ts). */
+  @Field(() => UserRole)
+  @Property({ type: 'string', length: 8, default: 'USER' })
+  role: UserRole = UserRole.USER;
 
   /** Set when repeated content violations suspend the user; the suspension ends by itself at this time. */
   @Field(() => Date, { nullable: true, description: 'While in the future, sending messages and saving chats are refused (FORBIDDEN / ACCOUNT_SUSPENDED) after repeated content violations.' })
