@@ -3,6 +3,18 @@ import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { Message } from '../db/entities/message.entity';
 import { MessageInput } from '../chats/chat.types';
 
+/** The idempotency key every request for a reply (send, regenerate, edit) takes. */
+function ClientMessageIdField(): PropertyDecorator {
+  return (target, key) => {
+    Field({ nullable: true, description: 'Idempotency key: a retry with the same key returns the same reply.' })(target, key);
+    IsOptional()(target, key);
+    Length(1, 64)(target, key);
+  };
+}
+
+/** Whether a request for a reply waits for it or returns at once. */
+const StreamField = () => Field({ nullable: true, defaultValue: false, description: 'false: wait for the whole reply; true: return at once with reply.status = STREAMING.' });
+
 @InputType()
 export class SendMessageInput {
   @Field({ description: "The user's message (at most 32,000 characters)." })
@@ -17,12 +29,10 @@ export class SendMessageInput {
   @Field(() => [MessageInput], { nullable: true, description: 'Context for clients that keep history themselves (replaces the stored history).' })
   messageHistory?: MessageInput[];
 
-  @Field({ nullable: true, description: 'Idempotency key: a retry with the same key returns the same reply.' })
-  @IsOptional()
-  @Length(1, 64)
+  @ClientMessageIdField()
   clientMessageId?: string;
 
-  @Field({ nullable: true, defaultValue: false, description: 'false: wait for the whole reply; true: return at once with reply.status = STREAMING.' })
+  @StreamField()
   stream?: boolean;
 }
 
@@ -34,12 +44,11 @@ export class RegenerateReplyInput {
   @Field(() => ID, { nullable: true, description: "Omitted = the model of the turn's last reply." })
   modelId?: string;
 
-  @Field({ nullable: true, description: 'Idempotency key: a retry with the same key returns the same reply.' })
-  @IsOptional()
-  @Length(1, 64)
+
+  @ClientMessageIdField()
   clientMessageId?: string;
 
-  @Field({ nullable: true, defaultValue: false, description: 'false: wait for the whole reply; true: return at once with reply.status = STREAMING.' })
+  @StreamField()
   stream?: boolean;
 }
 
@@ -54,12 +63,11 @@ export class EditMessageInput {
   @Field(() => ID, { nullable: true, description: "Omitted = the model of the edited message's last reply." })
   modelId?: string;
 
-  @Field({ nullable: true, description: 'Idempotency key: a retry with the same key returns the same reply.' })
-  @IsOptional()
-  @Length(1, 64)
+
+  @ClientMessageIdField()
   clientMessageId?: string;
 
-  @Field({ nullable: true, defaultValue: false, description: 'false: wait for the whole reply; true: return at once with reply.status = STREAMING.' })
+  @StreamField()
   stream?: boolean;
 }
 
