@@ -32,7 +32,7 @@ function requestReason(code: string | undefined): ReasonOf<'BAD_REQUEST'> {
  * The framework's own wording stays in the message; the reason is one of the fixed ones.
  * Anything else is left as it is, to be described as internal.
  */
-function asAppError(err: FastifyError): unknown {
+export function asAppError(err: FastifyError): unknown {
   if (err instanceof AppError) return err;
   if (err.validation?.length) {
     const v = err.validation[0];

@@ -1,11 +1,12 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { API_KEY_PREFIX } from '../accounts/api-key-secret';
 import type { Credentials } from '../accounts/authenticator';
-import { AppError, BadRequestError, describeError, NotFoundError, PayloadTooLargeError, UnauthenticatedError } from '../core/errors';
+import { AppError, describeError, NotFoundError, UnauthenticatedError } from '../core/errors';
 import type { Viewer } from '../core/viewer';
 import { createContext } from '../context';
 import type { AppDeps } from '../deps';
 import { openEventStream } from '../http/event-stream';
+import { asAppError } from '../http/http-errors';
 import { limitKey } from '../limits/rate-limits';
 import { CHAT_COMPLETION_BODY, type ChatCompletionRequest } from './openai-shapes';
 import { toOpenAiError } from './openai-errors';
@@ -31,19 +32,6 @@ function credentialsOf(req: FastifyRequest): Credentials {
   return { authorization: header, apiKey: xKey };
 }
 
-/** Framework errors (schema validation, bad JSON, body limits) as ours, so they map like the rest. */
-function asAppError(err: FastifyError): unknown {
-  if (err instanceof AppError) return err;
-  if (err.validation?.length) {
-    const v = err.validation[0];
-    const missing = (v.params as { missingProperty?: string } | undefined)?.missingProperty;
-    const field = [v.instancePath.replace(/^\//, '').replace(/\//g, '.'), missing].filter(Boolean).join('.');
-    return new BadRequestError(`Invalid ${field || 'request'}: ${v.message ?? 'invalid'}`, { field, reason: v.keyword === 'required' ? 'REQUIRED' : 'INVALID' });
-  }
-  if (err.statusCode === 413) return new PayloadTooLargeError('Request body is too large', { reason: 'BODY_TOO_LARGE' });
-  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new BadRequestError(err.message, { reason: err.code?.startsWith('FST_ERR_CTP_') ? 'MALFORMED_BODY' : 'INVALID_REQUEST' });
-  return err;
-}
 
 function sendOpenAiError(reply: FastifyReply, err: unknown): FastifyReply {
   const e = toOpenAiError(describeError(err));

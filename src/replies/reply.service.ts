@@ -75,23 +75,11 @@ export class ReplyService {
       if (earlier) return this.answerRetry(user, earlier, checked);
     }
     const send = await this.screen(user, checked);
-    const replyId = newId();
-    const holdId = await this.admit(user, send, replyId);
-    let opened;
-    try {
-      opened = await this.deps.recorder.open(this.em, { ownerId: user.id, content: send.content, clientMessageId: send.key, sessionId: send.sessionId, model: send.model, replyId });
-    } catch (err) {
-      await this.unadmit(user.id, replyId, holdId);
-      // The same clientMessageId racing on another request: answer with what that one made.
-      if (send.key && err instanceof UniqueConstraintViolationException) {
-        const earlier = await this.em.fork().findOne(Message, { userId: user.id, clientMessageId: send.key });
-        if (earlier) return this.answerRetry(user, earlier, send);
-      }
-      throw err;
-    }
-    const turns = send.history ? this.clientTurns(send) : opened.turns;
-    this.deps.runner.start({ messageId: replyId, sessionId: opened.chat.id, ownerId: user.id, model: send.model, turns: fitToContext(turns, send.model.contextWindow), persist: true, createdAt: opened.reply.createdAt, author: authorOf(user) });
-    return this.answer({ messageId: replyId, sessionId: opened.chat.id, stored: opened.reply }, send.model, send.wait);
+    return this.startStored(user, send, async (replyId) => {
+      const opened = await this.deps.recorder.open(this.em, { ownerId: user.id, content: send.content, clientMessageId: send.key, sessionId: send.sessionId, model: send.model, replyId });
+      // History the client sent replaces the stored one.
+      return send.history ? { ...opened, turns: this.clientTurns(send) } : opened;
+    });
   }
 
   /**
@@ -116,7 +104,7 @@ export class ReplyService {
     }
     const model = asked ?? (await this.lastModel(question));
     const send: CheckedSend = { content: question.content, model, sessionId: question.chat.id, history: null, key, wait, unstored: false };
-    return this.startVersion(user, send, (replyId) => openVersion(this.em, { ownerId: user.id, anchor: question, clientMessageId: key, model, replyId }));
+    return this.startStored(user, send, (replyId) => openVersion(this.em, { ownerId: user.id, anchor: question, clientMessageId: key, model, replyId }));
   }
 
   /**
@@ -135,7 +123,7 @@ export class ReplyService {
     const original = await editedMessage(this.em, user.id, input.messageId);
     const model = input.modelId ? checked.model : await this.lastModel(original);
     const send = await this.screen(user, { ...checked, model, sessionId: original.chat.id });
-    return this.startVersion(user, send, (replyId) => openVersion(this.em, { ownerId: user.id, anchor: original, edited: send.content, clientMessageId: send.key, model, replyId }));
+    return this.startStored(user, send, (replyId) => openVersion(this.em, { ownerId: user.id, anchor: original, edited: send.content, clientMessageId: send.key, model, replyId }));
   }
 
   /** Shows the branch of one of the viewer's messages in its chat (see versions.ts); NOT_FOUND otherwise. */
@@ -158,8 +146,8 @@ export class ReplyService {
     return (id && this.deps.catalog.find(id)) || this.deps.catalog.default;
   }
 
-  /** Admits, opens (`open` writes the rows) and starts a version's reply, as `send` does its own. */
-  private async startVersion(user: User, send: CheckedSend, open: (replyId: string) => Promise<OpenedExchange>): Promise<SendResult> {
+  /** Admits, opens (`open` writes the rows) and starts a stored reply: a send's or a version's. */
+  private async startStored(user: User, send: CheckedSend, open: (replyId: string) => Promise<OpenedExchange>): Promise<SendResult> {
     const replyId = newId();
     const holdId = await this.admit(user, send, replyId);
     let opened: OpenedExchange;

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { print } from 'graphql';
 import type { FormattedExecutionResult } from 'graphql-ws';
 import type { ReplyEvent } from '../../src/replies/reply-event';
@@ -90,4 +93,26 @@ export async function untilChatEventsLive(t: TestApp, sub: Subscription<Formatte
     50,
   );
   if (sub.error) throw new Error(`the subscription failed: ${JSON.stringify(sub.error)}`);
+}
+
+/** The prices (fen per 1,000 tokens) of the priced model in `pricedModelsFile`. */
+export const PRICES = { prompt: 30, completion: 70 };
+
+/** What a reply with this usage costs at PRICES, as the server rounds it. */
+export const costOf = (u: { promptTokens: number; completionTokens: number }) => Math.ceil((u.promptTokens * PRICES.prompt + u.completionTokens * PRICES.completion) / 1000);
+
+/**
+ * An AI_MODELS file with two models on the fake at `baseURL` (key from FAKE_AI_KEY): a free
+ * default (`defaultId`, 'free' unless given) and 'paid' at PRICES (plus `paid`, e.g. maxTokens).
+ */
+export function pricedModelsFile(baseURL: string, opts: { defaultId?: string; paid?: { maxTokens?: number } } = {}): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'models-')), 'models.json');
+  writeFileSync(
+    file,
+    JSON.stringify([
+      { id: opts.defaultId ?? 'free', name: 'Free', provider: 'fake', baseURL, apiKeyEnv: 'FAKE_AI_KEY', default: true },
+      { id: 'paid', name: 'Paid', provider: 'fake', baseURL, apiKeyEnv: 'FAKE_AI_KEY', prices: PRICES, ...opts.paid },
+    ]),
+  );
+  return file;
 }

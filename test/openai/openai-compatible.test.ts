@@ -1,6 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { PRICES, pricedModelsFile } from '../helpers/replies';
 import OpenAI, { toFile } from 'openai';
 import { parseConfig } from '../../src/config';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
@@ -14,7 +12,6 @@ import { waitFor } from '../helpers/wait';
 import { keywordFile, TERMS } from '../moderation/setup';
 
 /** Fen per 1,000 tokens: a reply costs ceil((prompt * 30 + completion * 70) / 1000). */
-const PRICES = { prompt: 30, completion: 70 };
 
 interface OpenAiErrorJson {
   error: { message: string; type: string; code: string | null; param: string | null };
@@ -58,14 +55,7 @@ describe('the OpenAI-compatible API', () => {
   const logs = captureLogs(parseConfig({ NODE_ENV: 'test' }), 'info');
   beforeAll(async () => {
     ai = await startFakeOpenAI({ chunkSize: 4 });
-    const file = join(mkdtempSync(join(tmpdir(), 'models-')), 'models.json');
-    writeFileSync(
-      file,
-      JSON.stringify([
-        { id: 'gpt-test', name: 'Test', provider: 'fake', baseURL: ai.baseURL, apiKeyEnv: 'FAKE_AI_KEY', default: true },
-        { id: 'paid', name: 'Paid', provider: 'fake', baseURL: ai.baseURL, apiKeyEnv: 'FAKE_AI_KEY', prices: PRICES },
-      ]),
-    );
+    const file = pricedModelsFile(ai.baseURL, { defaultId: 'gpt-test' });
     t = await startTestApp({
       env: { ...ai.env(), AI_MODELS: file, FAKE_AI_KEY: ai.apiKey, MODERATION_KEYWORDS_FILE: keywordFile() },
       overrides: { logger: logs.logger },

@@ -1,6 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { PRICES, pricedModelsFile } from '../helpers/replies';
 import { login, rows } from '../helpers/accounts';
 import { balanceOf, createOrder, ledgerOf, outTradeNoOf, postWechatNotification } from '../helpers/payments';
 import { collect, startTestApp, type TestApp } from '../helpers/test-app';
@@ -9,7 +7,6 @@ import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { startFakeWechatPay, type FakeWechatPay } from '../fakes/wechat-pay';
 
 /** Fen per 1,000 tokens: a reply costs ceil((prompt * 30 + completion * 70) / 1000). */
-const PRICES = { prompt: 30, completion: 70 };
 
 describe('balance and priced models', () => {
   let ai: FakeOpenAI;
@@ -18,14 +15,7 @@ describe('balance and priced models', () => {
   beforeAll(async () => {
     ai = await startFakeOpenAI({ chunkSize: 4 });
     pay = await startFakeWechatPay();
-    const file = join(mkdtempSync(join(tmpdir(), 'models-')), 'models.json');
-    writeFileSync(
-      file,
-      JSON.stringify([
-        { id: 'free', name: 'Free', provider: 'fake', baseURL: ai.baseURL, apiKeyEnv: 'FAKE_AI_KEY', default: true },
-        { id: 'paid', name: 'Paid', provider: 'fake', baseURL: ai.baseURL, apiKeyEnv: 'FAKE_AI_KEY', prices: PRICES },
-      ]),
-    );
+    const file = pricedModelsFile(ai.baseURL);
     t = await startTestApp({ env: { AI_MODELS: file, FAKE_AI_KEY: ai.apiKey, ...pay.env() } });
   });
   afterAll(async () => {

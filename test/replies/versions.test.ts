@@ -1,8 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { login, rows } from '../helpers/accounts';
-import { dataOf, sent, useAppWithFakeAi } from '../helpers/replies';
+import { dataOf, PRICES, pricedModelsFile, sent, useAppWithFakeAi } from '../helpers/replies';
 import { invalidVariables, startTestApp, type GqlResult, type TestApp } from '../helpers/test-app';
 import { type FakeChatCall, type FakeOpenAI, startFakeOpenAI } from '../fakes/openai';
 import { startModeratedApp } from '../moderation/setup';
@@ -382,19 +379,11 @@ describe('reply versions and content security', () => {
 
 describe('reply versions and billing', () => {
   /** Fen per 1,000 tokens, as in test/payments/billing.test.ts. */
-  const PRICES = { prompt: 30, completion: 70 };
   let ai: FakeOpenAI;
   let t: TestApp;
   beforeAll(async () => {
     ai = await startFakeOpenAI({ chunkSize: 4 });
-    const file = join(mkdtempSync(join(tmpdir(), 'models-')), 'models.json');
-    writeFileSync(
-      file,
-      JSON.stringify([
-        { id: 'free', name: 'Free', provider: 'fake', baseURL: ai.baseURL, apiKeyEnv: 'FAKE_AI_KEY', default: true },
-        { id: 'paid', name: 'Paid', provider: 'fake', baseURL: ai.baseURL, apiKeyEnv: 'FAKE_AI_KEY', prices: PRICES },
-      ]),
-    );
+    const file = pricedModelsFile(ai.baseURL);
     t = await startTestApp({ env: { AI_MODELS: file, FAKE_AI_KEY: ai.apiKey } });
   });
   afterAll(async () => {

@@ -1,26 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { rows } from '../helpers/accounts';
+import { costOf, PRICES, pricedModelsFile } from '../helpers/replies';
 import type { TestApp } from '../helpers/test-app';
 
-/** Fen per 1,000 tokens: a reply costs ceil((prompt * 30 + completion * 70) / 1000). */
-export const PRICES = { prompt: 30, completion: 70 };
+export { costOf, PRICES };
 
 /** An AI_MODELS file: a free default and a priced model on the fake (with `maxTokens` for holds). */
-export function modelsFile(baseURL: string, paid: { maxTokens?: number } = {}): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'usage-models-')), 'models.json');
-  writeFileSync(
-    file,
-    JSON.stringify([
-      { id: 'free', name: 'Free', provider: 'fake', baseURL, apiKeyEnv: 'FAKE_AI_KEY', default: true },
-      { id: 'paid', name: 'Paid', provider: 'fake', baseURL, apiKeyEnv: 'FAKE_AI_KEY', prices: PRICES, ...paid },
-    ]),
-  );
-  return file;
-}
-
-export const costOf = (u: { promptTokens: number; completionTokens: number }) => Math.ceil((u.promptTokens * PRICES.prompt + u.completionTokens * PRICES.completion) / 1000);
+export const modelsFile = (baseURL: string, paid: { maxTokens?: number } = {}) => pricedModelsFile(baseURL, { paid });
 
 export interface UsageRow {
   userId: string;
