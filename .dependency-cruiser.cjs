@@ -30,6 +30,13 @@ module.exports = {
       to: { path: '^src/(context|services|deps|app|events|index)[.]ts$|^src/(http|graphql|rest|sockets|jobs)/' },
     },
     {
+      name: 'opentelemetry-through-the-port',
+      severity: 'error',
+      comment: 'Spans are made through src/core/trace.ts (which decides what may go into them); only it and the SDK setup (src/tracing*.ts) import OpenTelemetry.',
+      from: { path: '^src/', pathNot: '^src/core/trace[.]ts$|^src/tracing(-sdk)?[.]ts$' },
+      to: { path: '^node_modules/@opentelemetry/' },
+    },
+    {
       name: 'core-stands-alone',
       severity: 'error',
       comment: 'The shared kernel (errors, ids, cursors, viewer) imports nothing of the app.',

@@ -3,12 +3,14 @@ import pino from 'pino';
 import type { AppConfig } from './config';
 import { isDatabaseReachable, openOrm } from './db/orm';
 import { stdoutSink } from './core/stdout';
+import { shutdownTracing } from './core/trace';
 import { createDeps, type AppDeps } from './deps';
 import { buildAppSchema } from './graphql/build-schema';
 import { buildServer, loggerOptions } from './http/server';
 import type { Job } from './jobs/job';
 import { purgeJob } from './jobs/purge';
 import { reconcileJob } from './jobs/reconcile';
+import { billReconcileJob } from './jobs/bill-reconcile';
 import { sweepJob } from './jobs/sweep';
 import { connectSharedState } from './redis/shared-state';
 import { REST_ROUTES } from './rest/routes';
@@ -61,6 +63,7 @@ export async function createApp(config: AppConfig, overrides: Partial<AppDeps> =
   const jobs: Job[] = [
     purgeJob(orm, { everyMs: config.timings.jobs.purgeIntervalMs, listCursorTtlMs: config.timings.chats.listCursorTtlMs, chatRetentionDays: config.chatRetentionDays }, logger),
     reconcileJob(deps.payments, config.timings.jobs.reconcileIntervalMs, logger),
+    ...(config.reconcileBills ? [billReconcileJob(deps.payments.reconciliation, config.timings.jobs.billReconcileIntervalMs, logger)] : []),
     sweepJob(orm, deps.replies, { everyMs: config.timings.replies.sweepIntervalMs, minAgeMs: config.timings.replies.sweepMinAgeMs, holdMaxAgeMs: holdMaxAgeMs(config) }, logger, deps.billing),
   ];
   for (const job of jobs) job.start();
@@ -79,6 +82,8 @@ export async function createApp(config: AppConfig, overrides: Partial<AppDeps> =
       deps.replies.state.close();
       deps.moderation.close();
       shared?.close();
+      // Last, so the spans of the shutdown's own work are sent too.
+      await shutdownTracing().catch((err: unknown) => logger.warn({ err }, 'sending the last traces failed'));
       logger.info('stopped');
       return 0;
     })());

@@ -3,6 +3,7 @@ import { accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSy
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { buildCatalog, type ModelConfig } from './models/catalog-config';
+import { type VirtualPaySettings, virtualPaySettings } from './payments/virtual-pay.config';
 
 /**
  * Every setting the server reads, parsed and checked in one place. `parseConfig` lists
@@ -53,7 +54,18 @@ function parseDuration(v: string): number | undefined {
   return Number(m[1]) * unit;
 }
 
+/**
+ * OpenTelemetry traces (the standard variable names). Parsed on their own as well, by
+ * `parseTracingConfig`, because src/tracing.ts reads them before anything else loads.
+ */
+const tracingSchema = z.object({
+  // Unset: no tracing SDK loads at all. Else spans go to <endpoint>/v1/traces over OTLP/HTTP (JSON).
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalHttpUrl(),
+  OTEL_SERVICE_NAME: z.preprocess(emptyToUndefined, z.string().max(200).default('chat-assistant-server')),
+});
+
 const envSchema = z.object({
+  ...tracingSchema.shape,
   PORT: int(4000, 0, 65535),
   HOST: z.preprocess(emptyToUndefined, z.string().default('127.0.0.1')),
   NODE_ENV: z.preprocess(emptyToUndefined, z.enum(['development', 'production', 'test']).default('development')),
@@ -110,6 +122,14 @@ const envSchema = z.object({
   WECHATPAY_H5_ENABLED: bool(false),
   WECHATPAY_PLATFORM_CERT_SERIAL: optionalString,
   WECHATPAY_PLATFORM_CERT: pem,
+  // Mini-program virtual payment and message push (src/payments/virtual-pay.config.ts checks them together).
+  WECHAT_XPAY_OFFER_ID: optionalString,
+  WECHAT_XPAY_APP_KEY: optionalString,
+  WECHAT_XPAY_ENV: z.preprocess(emptyToUndefined, z.enum(['0', '1'], { message: 'must be 0 (production) or 1 (sandbox)' }).default('0')),
+  WECHAT_XPAY_PRODUCTS: optionalString,
+  WECHAT_PUSH_TOKEN: optionalString,
+  WECHAT_PUSH_AES_KEY: optionalString,
+  DATA_ENCRYPTION_KEY: optionalString,
   ALIPAY_APP_ID: optionalString,
   ALIPAY_PRIVATE_KEY: pem,
   ALIPAY_PUBLIC_KEY: pem,
@@ -150,6 +170,7 @@ const envSchema = z.object({
   METRICS_PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(65535).optional()),
   // Unset: chats are kept. Else chats untouched for longer are deleted by the purge job.
   CHAT_RETENTION_DAYS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(36_500).optional()),
+  RECONCILE_BILLS: bool(true),
   // Content security (src/moderation): each engine is optional; docs/operations.md says how to set them up.
   MODERATION_KEYWORDS_FILE: optionalString,
   MODERATION_WECHAT: z.preprocess(emptyToUndefined, z.enum(['on', 'off'], { message: 'must be on or off' }).optional()),
@@ -182,6 +203,29 @@ type Env = z.infer<typeof envSchema>;
 
 /** Every environment variable the server reads (besides the catalog's `apiKeyEnv` names). */
 export const ENV_VARIABLES = Object.keys(envSchema.shape);
+
+export interface TracingConfig {
+  /** Where spans are POSTed: the endpoint's `/v1/traces`. */
+  tracesUrl: string;
+  serviceName: string;
+}
+
+/**
+ * The tracing settings, or undefined when tracing is off. A bad value is left to
+ * `parseConfig`, which reports it with every other problem moments later.
+ */
+export function parseTracingConfig(env: Record<string, string | undefined>): TracingConfig | undefined {
+  const parsed = tracingSchema.safeParse(env);
+  if (!parsed.success || !parsed.data.OTEL_EXPORTER_OTLP_ENDPOINT) return undefined;
+  const base = parsed.data.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '');
+  return { tracesUrl: `${base}/v1/traces`, serviceName: parsed.data.OTEL_SERVICE_NAME };
+}
+
+/** `parseTracingConfig` over the process's environment (and `.env`, as `loadConfig` reads it). */
+export function loadTracingConfig(): TracingConfig | undefined {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  return parseTracingConfig(process.env);
+}
 
 /**
  * Timeouts, intervals and retention that need no environment variable: all in one place, to
@@ -220,6 +264,8 @@ export const TIMINGS = {
     purgeIntervalMs: 60 * 60_000,
     /** Pending orders are checked with their provider, and expired ones closed, this often. */
     reconcileIntervalMs: 60_000,
+    /** How often the bill reconciliation looks for a day that is due (it runs each day once). */
+    billReconcileIntervalMs: 30 * 60_000,
   },
   payments: {
     /** One call to WeChat Pay or Alipay. */
@@ -310,7 +356,7 @@ export type DatabaseConfig =
   | { kind: 'mysql'; url: string; dbName: string };
 
 /** The server's settings, as `parseConfig` returns them. Secrets are never logged. */
-export interface AppConfig {
+export interface AppConfig extends VirtualPaySettings {
   production: boolean;
   nodeEnv: 'development' | 'production' | 'test';
   port: number;
@@ -344,6 +390,8 @@ export interface AppConfig {
   metrics: { token?: string; port?: number };
   /** Chats untouched for more days than this are deleted; undefined keeps them. */
   chatRetentionDays?: number;
+  /** Compare each day's WeChat Pay and Alipay trade bills with our orders (after 10:00 Beijing time). */
+  reconcileBills: boolean;
   timings: Timings;
 }
 
@@ -442,6 +490,7 @@ function build(env: Env, problems: string[], dataDir: string, rawEnv: Record<str
   if (production && !wechatLogin) problems.push('WECHAT_APP_ID / WECHAT_APP_SECRET: required in production (local login is for development only)');
 
   const moderation = moderationConfig(env, wechatLogin !== undefined, problems);
+  const virtualPay = virtualPaySettings(env, { loginAppId: wechatLogin?.appId, production }, problems);
 
   const wechatPayKeys = [
     'WECHATPAY_MCHID', 'WECHATPAY_APP_ID', 'WECHATPAY_SERIAL_NO', 'WECHATPAY_PRIVATE_KEY',
@@ -546,6 +595,8 @@ function build(env: Env, problems: string[], dataDir: string, rawEnv: Record<str
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     metrics: { token: env.METRICS_TOKEN, port: env.METRICS_PORT },
     chatRetentionDays: env.CHAT_RETENTION_DAYS,
+    reconcileBills: env.RECONCILE_BILLS,
+    ...virtualPay,
     timings: structuredClone(TIMINGS) as Timings,
   };
 }

@@ -12,7 +12,7 @@ import { RateLimits } from './limits/rate-limits';
 import { MemoryThrottle, RedisThrottle } from './limits/throttle';
 import { ModelCatalog } from './models/model-catalog';
 import { createModeration, type ModerationService } from './moderation';
-import { createPayments, paymentProviders, type Payments } from './payments';
+import { createPayments, paymentProviders, type Payments, virtualPayProviders } from './payments';
 import { Billing } from './payments/billing';
 import { PromMetrics } from './metrics/prom-metrics';
 import { UsageLog } from './usage/usage-log';
@@ -82,7 +82,8 @@ export function createDeps(config: AppConfig, base: { orm: Orm; logger: Logger; 
     createPayments({
       orm,
       logger,
-      providers: paymentProviders(config, t.payments.providerTimeoutMs),
+      providers: { ...paymentProviders(config, t.payments.providerTimeoutMs), ...virtualPayProviders(config, { orm, logger, redis, timeoutMs: t.payments.providerTimeoutMs }) },
+      virtualPay: config.virtualPay,
       throttle: redis ? new RedisThrottle(redis, config.redisPrefix) : new MemoryThrottle(),
       pubsub: createTopics(transport),
       checkIntervalMs: { poll: t.payments.pollCheckIntervalMs, reconcile: t.payments.reconcileCheckIntervalMs },

@@ -1,3 +1,5 @@
+// First: tracing instruments http, graphql and the drivers, so it must load before they do.
+import './tracing';
 import 'reflect-metadata';
 import { createApp } from './app';
 import { ConfigError, loadConfig } from './config';

@@ -10,7 +10,10 @@ import { RatingService } from './chats/rating.service';
 import { AccountDeletionService } from './accounts/account-deletion.service';
 import type { RateLimits } from './limits/rate-limits';
 import { PaymentService } from './payments/payment.service';
+import { VirtualPayService } from './payments/virtual-pay';
+import { DataCipher } from './core/data-cipher';
 import type { Refunds } from './payments/refunds';
+import { ReconciliationQueries } from './payments/reconciliation';
 import type { SpeechService } from './speech/speech.service';
 import { SpeakService } from './speech/speak.service';
 import { UserService } from './accounts/user.service';
@@ -38,7 +41,7 @@ export class Services {
   }
 
   get auth(): AuthService {
-    return this.once('auth', () => new AuthService(this.em, this.deps.wechatLogin, this.deps.tokens, this.deps.authenticator.sessions, this.deps.authenticator.revocations, this.deps.moderation));
+    return this.once('auth', () => new AuthService(this.em, this.deps.wechatLogin, this.deps.tokens, this.deps.authenticator.sessions, this.deps.authenticator.revocations, this.deps.moderation, this.dataCipher));
   }
 
   get users(): UserService {
@@ -78,12 +81,27 @@ export class Services {
   }
 
   /** Long-lived (it outlives the request to apply provider answers); admins only, checked inside. */
+  /** Admins only: the resolver is behind @Authorized('ADMIN'). */
+  get reconciliation(): ReconciliationQueries {
+    return this.once('reconciliation', () => new ReconciliationQueries(this.em));
+  }
+
   get refunds(): Refunds {
     return this.deps.payments.refunds;
   }
 
   get payments(): PaymentService {
     return this.once('payments', () => new PaymentService(this.em, this.deps.payments.settlement, this.deps.payments.pubsub, this.deps.config.timings.payments.orderTtlMs));
+  }
+
+  get virtualPay(): VirtualPayService {
+    return this.once('virtualPay', () => new VirtualPayService(this.em, this.deps.config.virtualPay, this.dataCipher, this.deps.config.timings.payments.orderTtlMs));
+  }
+
+  /** DATA_ENCRYPTION_KEY's cipher (stored session keys); none without the key. */
+  private get dataCipher(): DataCipher | undefined {
+    const key = this.deps.config.dataEncryptionKey;
+    return key ? this.once('dataCipher', () => new DataCipher(key)) : undefined;
   }
 
   get usage(): UsageReportService {

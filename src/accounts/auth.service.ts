@@ -1,4 +1,5 @@
 import { type EntityManager, UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { DataCipher } from '../core/data-cipher';
 import { requireLoginToken, type Viewer } from '../core/viewer';
 import { RevokedToken } from '../db/entities/revoked-token.entity';
 import { User } from '../db/entities/user.entity';
@@ -24,6 +25,8 @@ export class AuthService {
     private readonly sessions: LiveSessions,
     private readonly revocations?: RevocationCache,
     private readonly moderation?: ModerationService,
+    /** Encrypts the session_key kept for virtual payment; without it none is kept. */
+    private readonly sessionKeys?: DataCipher,
   ) {}
 
   /**
@@ -31,11 +34,13 @@ export class AuthService {
    * Errors: BAD_REQUEST (bad or used code), RATE_LIMITED, FORBIDDEN, UPSTREAM_ERROR.
    */
   async login(input: LoginInput): Promise<{ token: string; expiresAt: Date; userInfo: User }> {
-    const identity = await this.wechat.exchange(input.code);
+    // The session_key is split off at once, so it never travels (or is logged) with the identity.
+    const { sessionKey, ...identity } = await this.wechat.exchange(input.code);
     const profile = { ...input.userInfo };
     // Content security before anything is stored: FORBIDDEN / CONTENT_BLOCKED for a refused nickname.
     if (profile.nickName && this.moderation) [profile.nickName] = await this.moderation.checkNickname(identity, profile.nickName);
     const user = await this.findOrCreateUser(identity, profile);
+    await this.keepSessionKey(user, identity.appId, sessionKey);
     const issued = await this.tokens.issue(user.id);
     return { token: issued.token, expiresAt: issued.expiresAt, userInfo: user };
   }
@@ -58,6 +63,16 @@ export class AuthService {
     await this.revocations?.add(credential.jti, credential.expiresAt);
     this.sessions.revoke(credentialKey(credential), 'Token revoked');
     return true;
+  }
+
+  /**
+   * The latest session_key, encrypted; virtual payment signs with it. Only a key of the app the
+   * user's openid belongs to is usable, so a login through another app (by unionid) clears it.
+   */
+  private async keepSessionKey(user: User, appId: string, sessionKey: string | undefined): Promise<void> {
+    if (!this.sessionKeys) return;
+    const sessionKeyEnc = sessionKey && user.appId === appId ? this.sessionKeys.encrypt(sessionKey) : null;
+    await this.em.nativeUpdate(User, { id: user.id }, { sessionKeyEnc });
   }
 
   private async findOrCreateUser(identity: WechatIdentity, profile: { nickName?: string; avatarUrl?: string }): Promise<User> {

@@ -1,18 +1,21 @@
 import { createHash } from 'node:crypto';
 import { BadRequestError, ForbiddenError, RateLimitedError, UpstreamError } from '../core/errors';
 
-/** Who WeChat says the code belongs to. `session_key` is dropped before this leaves the client. */
+/** Who WeChat says the code belongs to. */
 export interface WechatIdentity {
   appId: string;
   openid: string;
   unionid?: string;
 }
 
+/** An exchange's answer: the identity and the `session_key` (a secret: AuthService splits it off at once, to be stored only encrypted). */
+export type WechatSession = WechatIdentity & { sessionKey?: string };
+
 export interface WechatLogin {
   /** True when codes are not checked with WeChat (development without credentials). */
   readonly local: boolean;
   /** Exchanges a `wx.login` code. Throws AppErrors mapped from WeChat's errcodes. */
-  exchange(code: string): Promise<WechatIdentity>;
+  exchange(code: string): Promise<WechatSession>;
 }
 
 interface Code2SessionAnswer {
@@ -29,7 +32,7 @@ export class WechatLoginClient implements WechatLogin {
 
   constructor(private readonly opts: { appId: string; appSecret: string; apiBase: string; timeoutMs: number }) {}
 
-  async exchange(code: string): Promise<WechatIdentity> {
+  async exchange(code: string): Promise<WechatSession> {
     const url = new URL('sns/jscode2session', this.opts.apiBase.endsWith('/') ? this.opts.apiBase : `${this.opts.apiBase}/`);
     url.search = new URLSearchParams({ appid: this.opts.appId, secret: this.opts.appSecret, js_code: code, grant_type: 'authorization_code' }).toString();
     let text: string;
@@ -47,7 +50,7 @@ export class WechatLoginClient implements WechatLogin {
     }
     if (answer.errcode) throw mapWechatError(answer.errcode);
     if (!answer.openid) throw new UpstreamError('WeChat login answered without an openid', { reason: 'WECHAT_BAD_ANSWER' });
-    return { appId: this.opts.appId, openid: answer.openid, ...(answer.unionid ? { unionid: answer.unionid } : {}) };
+    return { appId: this.opts.appId, openid: answer.openid, ...(answer.unionid ? { unionid: answer.unionid } : {}), ...(answer.session_key ? { sessionKey: answer.session_key } : {}) };
   }
 }
 

@@ -10,6 +10,8 @@ import { ChatResolver } from '../chats/chat.resolver';
 import { ChatImportResolver } from '../chats/chat-import.resolver';
 import { MessageResolver } from '../chats/message.resolver';
 import { PaymentResolver } from '../payments/payment.resolver';
+import { VirtualPayResolver } from '../payments/virtual-pay.resolver';
+import { ReconciliationResolver } from '../payments/reconciliation.resolver';
 import { ReplyResolver } from '../replies/reply.resolver';
 import { SpeechResolver } from '../speech/speech.resolver';
 import { SpeakResolver } from '../speech/speak.resolver';
@@ -21,7 +23,7 @@ import { RedeemResolver } from '../admin/redeem.resolver';
 import { authChecker } from './auth-checker';
 import { guardRootFields } from './operation-checks';
 
-export const RESOLVERS = [UserResolver, ModelResolver, ChatResolver, ChatConnectionResolver, MessageResolver, ReplyResolver, SpeechResolver, SpeakResolver, AuthResolver, ApiKeyResolver, PaymentResolver, ChatImportResolver, AdminResolver, AdminUserFieldsResolver, AdminOrderFieldsResolver, RedeemResolver, UsageResolver] as const;
+export const RESOLVERS = [UserResolver, ModelResolver, ChatResolver, ChatConnectionResolver, MessageResolver, ReplyResolver, SpeechResolver, SpeakResolver, AuthResolver, ApiKeyResolver, PaymentResolver, VirtualPayResolver, ChatImportResolver, AdminResolver, AdminUserFieldsResolver, AdminOrderFieldsResolver, RedeemResolver, UsageResolver, ReconciliationResolver] as const;
 
 /** The schema of every transport, with the whole-operation input checks on its root fields (operation-checks.ts). */
 export async function buildAppSchema(): Promise<GraphQLSchema> {

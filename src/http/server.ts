@@ -12,6 +12,7 @@ import { createArmor } from '../graphql/limits';
 import { registerGraphqlRoutes } from '../graphql/routes';
 import { registerOpenAiRoutes } from '../openai/openai.routes';
 import { registerPaymentNotifyRoutes } from '../payments/payment-notify.routes';
+import { registerWechatPushRoutes } from '../payments/wechat-push.routes';
 import type { RestRoute } from '../rest/route';
 import { registerRestRoutes } from '../rest/router';
 import { graphqlWsHandler } from '../sockets/graphql-ws';
@@ -27,6 +28,7 @@ import { registerOpenApi } from './openapi';
 import { registerMetrics } from './metrics';
 import { metricsPlugin } from '../graphql/metrics-plugin';
 import { registerUploadHandling } from './uploads';
+import { tagRequest } from '../core/trace';
 
 export { loggerOptions } from './logging';
 
@@ -74,6 +76,7 @@ export async function buildServer(parts: ServerParts): Promise<{ app: FastifyIns
   });
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
+    tagRequest(req.id);
   });
   app.setErrorHandler(handleHttpError(app));
   app.setNotFoundHandler(sendNotFound);
@@ -116,6 +119,7 @@ export async function buildServer(parts: ServerParts): Promise<{ app: FastifyIns
   registerSpeechAudioRoute(app, deps);
   registerChatExportRoute(app, deps);
   await registerPaymentNotifyRoutes(app, deps.payments.notifications);
+  await registerWechatPushRoutes(app, deps);
   registerHealthRoutes(app, parts.readinessChecks, { timeoutMs: config.timings.dependencies.readinessTimeoutMs });
   return { app, apollo };
 }

@@ -2,6 +2,7 @@ import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { AlipayRequestError, AlipaySdk, type AlipaySdkCommonResult } from 'alipay-sdk';
 import { providerReason, UpstreamError } from '../core/errors';
 import { fenToYuanString, yuanStringToFen } from './money';
+import { withSpan } from '../core/trace';
 
 export interface AlipayConfig {
   appId: string;
@@ -45,12 +46,14 @@ const TRADE_NOT_EXIST = 'ACQ.TRADE_NOT_EXIST';
 /** The classic OpenAPI (gateway.do) through the official SDK: RSA2 both ways, every answer's signature checked. */
 export class AlipayClient {
   private readonly sdk: AlipaySdk;
+  private readonly timeoutMs: number;
 
   constructor(
     private readonly config: AlipayConfig,
     options: { timeoutMs?: number } = {},
   ) {
     const { privateKey, keyType } = normalisePrivateKey(config.privateKey);
+    this.timeoutMs = options.timeoutMs ?? 10_000;
     this.sdk = new AlipaySdk({
       appId: config.appId,
       privateKey,
@@ -58,7 +61,7 @@ export class AlipayClient {
       alipayPublicKey: normalisePublicKey(config.publicKey),
       gateway: config.gateway,
       signType: 'RSA2',
-      timeout: options.timeoutMs ?? 10_000,
+      timeout: this.timeoutMs,
       // Keep Alipay's own snake_case field names, as in its documentation.
       camelcase: false,
     });
@@ -152,6 +155,21 @@ export class AlipayClient {
     throw businessError('trade close', res);
   }
 
+  /** alipay.data.dataservice.bill.downloadurl.query (bill_type trade), then the zip of GBK CSVs at the URL it answers (valid 30 seconds). */
+  async downloadTradeBill(billDate: string): Promise<Buffer> {
+    const res = await this.exec('alipay.data.dataservice.bill.downloadurl.query', { bill_type: 'trade', bill_date: billDate });
+    if (res.code !== '10000') throw businessError('bill download URL query', res);
+    if (typeof res.bill_download_url !== 'string' || !res.bill_download_url) throw new UpstreamError('Alipay answered the bill query without a URL', { reason: 'ALIPAY_BAD_ANSWER' });
+    try {
+      const file = await fetch(res.bill_download_url, { signal: AbortSignal.timeout(this.timeoutMs) });
+      if (file.status !== 200) throw new UpstreamError(`Alipay's bill download answered HTTP ${file.status}`, { reason: 'ALIPAY_HTTP_ERROR' });
+      return Buffer.from(await file.arrayBuffer());
+    } catch (err) {
+      if (err instanceof UpstreamError) throw err;
+      throw new UpstreamError('Alipay could not be reached for the bill download (timeout or network)', { reason: 'ALIPAY_UNAVAILABLE' });
+    }
+  }
+
   verifyNotification(form: Record<string, string>): AlipayNotification | null {
     let verified: boolean;
     try {
@@ -168,7 +186,12 @@ export class AlipayClient {
     return { ...trade, appId: form.app_id, authAppId: optional('auth_app_id'), sellerId: optional('seller_id'), notifyId: form.notify_id, outBizNo: optional('out_biz_no') };
   }
 
-  private async exec(method: string, bizContent: Record<string, string>): Promise<AlipaySdkCommonResult> {
+  /** Every API call, in a span named by its method (the business content stays out: order details). */
+  private exec(method: string, bizContent: Record<string, string>): Promise<AlipaySdkCommonResult> {
+    return withSpan('payment.alipay', { 'payment.provider': 'alipay', 'payment.api': method }, () => this.execUntraced(method, bizContent));
+  }
+
+  private async execUntraced(method: string, bizContent: Record<string, string>): Promise<AlipaySdkCommonResult> {
     try {
       // The SDK stamps requests in the server's local zone; Alipay reads them as Beijing time.
       return await this.sdk.exec(method, { bizContent, timestamp: formatBeijingTime(new Date()) }, { validateSign: true });

@@ -51,12 +51,12 @@ export const PAYMENT_ROUTES = [
     summary: 'Payment status of one of your orders',
     operation: PaymentStatusDocument,
     schema: {
-      querystring: { type: 'object', required: ['orderId', 'paymentMethod'], properties: { orderId: str, paymentMethod: { type: 'string', enum: ['wechat', 'alipay'] } } },
+      querystring: { type: 'object', required: ['orderId', 'paymentMethod'], properties: { orderId: str, paymentMethod: { type: 'string', enum: ['wechat', 'alipay', 'wechat_virtual'] } } },
       data: { type: 'object', properties: { orderId: str, status: state, paidAmount: num, paidTime: nullableStr } },
     },
     toVariables: ({ query }) => ({
       orderId: query.orderId as string,
-      paymentMethod: (query.paymentMethod === 'wechat' ? 'WECHAT' : 'ALIPAY') as PaymentMethod,
+      paymentMethod: String(query.paymentMethod).toUpperCase() as PaymentMethod,
     }),
     toData: ({ paymentStatus: s }) => ({ ...s, status: lower(s.status) }),
   }),

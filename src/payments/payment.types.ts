@@ -8,8 +8,9 @@ import { PageInfo } from '../chats/chat.types';
 export enum PaymentMethodValue {
   WECHAT = 'WECHAT',
   ALIPAY = 'ALIPAY',
+  WECHAT_VIRTUAL = 'WECHAT_VIRTUAL',
 }
-registerEnumType(PaymentMethodValue, { name: 'PaymentMethod' });
+registerEnumType(PaymentMethodValue, { name: 'PaymentMethod', description: 'WECHAT_VIRTUAL: WeChat virtual payment in the mini-program (createVirtualPayOrder).' });
 
 export enum PaymentStateValue {
   PENDING = 'PENDING',

@@ -201,4 +201,6 @@ export class AlipayProvider implements PaymentProvider {
 export interface PaymentProviders {
   WECHAT?: WechatPayProvider;
   ALIPAY?: AlipayProvider;
+  /** Mini-program virtual payment (src/payments/virtual-pay.ts). */
+  WECHAT_VIRTUAL?: PaymentProvider;
 }

@@ -85,6 +85,8 @@ export class Refunds {
     const found = await em.findOne(PaymentOrder, input.orderId);
     if (!found) throw new NotFoundError('Order');
     if (!this.providers[found.method]) throw new BadRequestError(`${found.method === 'WECHAT' ? 'WeChat Pay' : 'Alipay'} is not configured on this server`, { reason: 'PAYMENT_METHOD_NOT_CONFIGURED' });
+    // Virtual payment credits differ from the price and are refunded through WeChat's own console, not here.
+    if (found.method === 'WECHAT_VIRTUAL') throw new BadRequestError('Virtual payment orders are refunded in the mini-program console', { reason: 'PAYMENT_METHOD_NOT_CONFIGURED' });
 
     const made = await em.transactional(async (tx) => {
       const now = new Date();

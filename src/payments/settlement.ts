@@ -93,7 +93,8 @@ export class Settlement {
           { status: 'SUCCESS', paidAmount: trade.paidAmount, paidAt: trade.paidAt, providerTradeNo: trade.providerTradeNo, updatedAt: now },
         );
         if (!changed) return false;
-        await changeBalance(tx, { userId, kind: 'TOPUP', reference: order.id, amount: order.amount });
+        // A virtual payment order credits its product's credits; a top-up what was paid.
+        await changeBalance(tx, { userId, kind: 'TOPUP', reference: order.id, amount: order.credits ?? order.amount });
         return true;
       });
     } catch (err) {

@@ -1,6 +1,7 @@
 import { createDecipheriv, createPrivateKey, createPublicKey, randomBytes, sign, verify, X509Certificate, type KeyObject } from 'node:crypto';
 import { providerReason, UpstreamError } from '../core/errors';
 import { jsapiPayParams, type WechatJsapiPayParams } from './wechat-jsapi';
+import { withSpan } from '../core/trace';
 
 /**
  * WeChat Pay API v3 in "WeChat Pay public key" mode: Native (QR code), H5 (phone browser) and
@@ -173,6 +174,39 @@ export class WechatPayClient {
   }
 
   /**
+   * GET /v3/bill/tradebill: where the day's trade bill (all payments and refunds) can be
+   * downloaded, and its SHA1. Bills for a day are ready from 10:00 Beijing time the next day.
+   */
+  async tradeBill(billDate: string): Promise<{ downloadUrl: string; hashType: string; hashValue: string } | null> {
+    // NO_STATEMENT_EXIST: no successful payment or refund that day, so there is no bill (null).
+    const answer = await this.call('GET', `/v3/bill/tradebill?bill_date=${encodeURIComponent(billDate)}&bill_type=ALL`, undefined, { nullOn: 'NO_STATEMENT_EXIST' });
+    if (!answer) return null;
+    const d = isObject(answer?.data) ? answer.data : {};
+    if (typeof d.download_url !== 'string' || typeof d.hash_type !== 'string' || typeof d.hash_value !== 'string') throw badAnswer('a bill answer without download_url or hash');
+    return { downloadUrl: d.download_url, hashType: d.hash_type, hashValue: d.hash_value };
+  }
+
+  /**
+   * The bill file at a download_url, signed like any request. WeChat Pay does not sign the
+   * file itself (the hash from tradeBill vouches for it), so the answer's signature is not checked.
+   */
+  async downloadBill(downloadUrl: string): Promise<Buffer> {
+    const url = new URL(downloadUrl);
+    if (url.origin !== new URL(this.config.baseUrl).origin) throw badAnswer('a download_url on another host');
+    let res: Response;
+    let raw: Buffer;
+    try {
+      const headers = { Authorization: this.authorization('GET', url.pathname + url.search, ''), 'User-Agent': USER_AGENT };
+      res = await fetch(url, { headers, signal: AbortSignal.timeout(this.timeoutMs) });
+      raw = Buffer.from(await res.arrayBuffer());
+    } catch {
+      throw new UpstreamError('WeChat Pay could not be reached or did not answer in time', { reason: 'WECHATPAY_UNAVAILABLE' });
+    }
+    if (res.status !== 200) throw new UpstreamError(`WeChat Pay bill download failed: HTTP ${res.status}`, { reason: 'WECHATPAY_HTTP_ERROR' });
+    return raw;
+  }
+
+  /**
    * Verify headers over the raw body, then decrypt resource. Returns the decrypted transaction
    * and the event type. Throws WechatPayNotificationError. Checks nothing about OUR database
    * (amount, mchid, appid against our order are the caller's business).
@@ -231,7 +265,12 @@ export class WechatPayClient {
   }
 
   /** One signed request; returns the verified JSON answer (null data for an empty body), or null for ORDER_NOT_EXIST when asked. */
-  private async call(method: 'GET' | 'POST', path: string, body?: object, opts: { notFoundIsNull?: boolean } = {}): Promise<{ data: unknown } | null> {
+  /** Every API call, in a span named by its path (without the query: it may carry the merchant id). */
+  private call(method: 'GET' | 'POST', path: string, body?: object, opts: { notFoundIsNull?: boolean; nullOn?: string } = {}): Promise<{ data: unknown } | null> {
+    return withSpan('payment.wechatpay', { 'payment.provider': 'wechatpay', 'http.request.method': method, 'payment.api': path.split('?')[0] }, () => this.send(method, path, body, opts));
+  }
+
+  private async send(method: 'GET' | 'POST', path: string, body: object | undefined, opts: { notFoundIsNull?: boolean; nullOn?: string }): Promise<{ data: unknown } | null> {
     const url = new URL(this.config.baseUrl.replace(/\/+$/, '') + path);
     const bodyText = body === undefined ? '' : JSON.stringify(body);
     const headers: Record<string, string> = {
@@ -267,6 +306,7 @@ export class WechatPayClient {
     const code = isObject(data) && typeof data.code === 'string' ? data.code : undefined;
     const message = isObject(data) && typeof data.message === 'string' ? data.message : '';
     if (opts.notFoundIsNull && res.status === 404 && (code === 'ORDER_NOT_EXIST' || code === 'RESOURCE_NOT_EXISTS')) return null;
+    if (opts.nullOn && code === opts.nullOn) return null;
     throw new UpstreamError(`WeChat Pay ${method} ${url.pathname} failed: HTTP ${res.status} ${code ?? ''} ${message}`.trim(), {
       reason: code ? providerReason('WECHATPAY_', code, 'WECHATPAY_REFUSED') : 'WECHATPAY_HTTP_ERROR',
     });

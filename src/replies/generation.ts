@@ -6,6 +6,7 @@ import { isTransient, ProviderError, upstreamOf } from '../models/provider-error
 import { FilterChain, OutputBlockedError, type OutputFilter, type TextPart } from './output-filter';
 import type { ChatProvider, ChatTurn, Usage } from './providers/provider';
 import { upstreamOrder } from './upstreams';
+import { type SpanHandle, withSpan } from '../core/trace';
 
 export interface GenerationTimings {
   /** The whole reply. */
@@ -72,7 +73,16 @@ const PARTS: readonly TextPart[] = ['reasoning', 'content'];
  * upstreams before the first token, the output filters and the joining of deltas. Touches no
  * database and no pub/sub: what it produces goes to `onDelta` and the result.
  */
-export async function generate(req: GenerationRequest): Promise<Generated> {
+export function generate(req: GenerationRequest): Promise<Generated> {
+  // One span per reply: its provider calls (HTTP spans) nest under it; no text goes in.
+  return withSpan('reply.generate', { 'ai.model': req.model.id }, async (span) => {
+    const result = await run(req, span);
+    span.set({ 'reply.status': result.status, 'reply.finish_reason': result.finishReason, 'ai.upstream': result.upstream, 'reply.attempts': result.attempts, 'reply.error_reason': result.error?.details?.reason });
+    return result;
+  });
+}
+
+async function run(req: GenerationRequest, span: SpanHandle): Promise<Generated> {
   const { model } = req;
   const timeoutMs = model.timeoutMs ?? req.timings.timeoutMs;
   const firstTokenTimeoutMs = Math.min(model.firstTokenTimeoutMs ?? req.timings.firstTokenTimeoutMs, timeoutMs);
@@ -156,6 +166,7 @@ export async function generate(req: GenerationRequest): Promise<Generated> {
         upstream = candidate;
         const where = candidate && upstreamOf(candidate.baseURL);
         attempts++;
+        span.event('provider.attempt', { 'ai.upstream': where, attempt: attempts });
         const attempt = new AbortController();
         const cancel = () => attempt.abort();
         overall.signal.addEventListener('abort', cancel);
@@ -170,6 +181,7 @@ export async function generate(req: GenerationRequest): Promise<Generated> {
         let finish: string | undefined;
         try {
           for await (const piece of req.provider.stream({ model, upstream: candidate, turns: req.turns, signal: attempt.signal })) {
+            if (!alive) span.event('first_token', { 'ai.upstream': where });
             alive = true;
             // Pieces already read from the network still arrive after an abort: none gets through.
             if (condemned) throw condemned;

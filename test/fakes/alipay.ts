@@ -2,6 +2,7 @@ import { createSign, createVerify, generateKeyPair, randomBytes, type KeyObject 
 import { promisify } from 'node:util';
 import type { AlipayConfig, AlipayTradeStatus } from '../../src/payments/alipay.client';
 import { listenFake } from './http-fake';
+import { alipayTradeBillZip, type FakeBillRow } from './provider-bills';
 
 export const FAKE_ALIPAY_APP_ID = '2021000000000001';
 export const FAKE_ALIPAY_NOTIFY_URL = 'https://example.com/v1/pay/alipay/notify';
@@ -51,12 +52,19 @@ export async function startFakeAlipay() {
   const trades = new Map<string, FakeAlipayTrade>();
   /** Refunds by out_request_no (Alipay keys them per trade; ours are unique anyway). */
   const refunds = new Map<string, FakeAlipayRefund>();
-  const METHODS = ['alipay.trade.query', 'alipay.trade.close', 'alipay.trade.refund', 'alipay.trade.fastpay.refund.query'];
+  const METHODS = ['alipay.trade.query', 'alipay.trade.close', 'alipay.trade.refund', 'alipay.trade.fastpay.refund.query', 'alipay.data.dataservice.bill.downloadurl.query'];
+  /** Trade bills by bill_date (yyyy-MM-dd), served as Alipay does: a short-lived URL to a zip of GBK CSVs. */
+  const tradeBills = new Map<string, FakeBillRow[]>();
   const calls: Array<{ method: string; bizContent: Record<string, unknown>; signatureOk: boolean }> = [];
   const failures: FakeAlipayFailure[] = [];
 
   const fake = await listenFake((req, res, body) => {
     const url = new URL(req.url ?? '/', 'http://fake');
+    if (url.pathname === '/downloadBillFile.resource' && req.method === 'GET') {
+      const rows = tradeBills.get(url.searchParams.get('billDate') ?? '');
+      if (!rows) return void res.writeHead(404).end();
+      return alipayTradeBillZip(rows, url.searchParams.get('billDate') ?? '').then((zip) => void res.writeHead(200, { 'content-type': 'application/oct-stream' }).end(zip));
+    }
     if (url.pathname !== '/gateway.do' || req.method !== 'POST') return void res.writeHead(404).end();
     const failure = failures.shift();
     if (failure === 'hang') return; // never answers
@@ -88,6 +96,11 @@ export async function startFakeAlipay() {
         sub_code: 'isv.invalid-signature',
         sub_msg: `验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配，网关生成的验签字符串为：${signContent(params)}`,
       });
+    }
+    if (method === 'alipay.data.dataservice.bill.downloadurl.query') {
+      const billDate = String(bizContent.bill_date ?? '');
+      if (bizContent.bill_type !== 'trade' || !tradeBills.has(billDate)) return answer({ code: '40004', msg: 'Business Failed', sub_code: 'isp.bill_not_exist', sub_msg: '账单不存在' });
+      return answer({ code: '10000', msg: 'Success', bill_download_url: `${fake.url}/downloadBillFile.resource?bizType=trade&userId=2088102177846881&fileType=csv.zip&billDate=${billDate}&downloadFileName=${billDate}.csv.zip` });
     }
     const outTradeNo = typeof bizContent.out_trade_no === 'string' ? bizContent.out_trade_no : '';
     if (!outTradeNo) return answer({ code: '40004', msg: 'Business Failed', sub_code: 'ACQ.INVALID_PARAMETER', sub_msg: '参数无效' });
@@ -185,6 +198,7 @@ export async function startFakeAlipay() {
     trades,
     refunds,
     calls,
+    tradeBills,
     /** The app public key (SPKI PEM) Alipay holds to check our signatures. */
     appPublicKey: pem.appPublic,
     /** The buyer opened the pay page: the trade now exists, waiting for payment. */

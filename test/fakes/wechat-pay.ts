@@ -1,8 +1,9 @@
-import { createCipheriv, generateKeyPair, randomBytes, randomInt, sign, verify, type KeyObject } from 'node:crypto';
+import { createCipheriv, createHash, generateKeyPair, randomBytes, randomInt, sign, verify, type KeyObject } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { promisify } from 'node:util';
 import type { WechatPayConfig, WechatRefundStatus, WechatTradeState, WechatTransaction } from '../../src/payments/wechat-pay.client';
 import { listenFake } from './http-fake';
+import { type FakeBillRow, wechatTradeBillCsv } from './provider-bills';
 import { selfSignedCertificate } from './x509';
 
 const generateRsa = promisify(generateKeyPair);
@@ -138,6 +139,10 @@ export async function startFakeWechatPay(options: FakeWechatPayOptions = {}) {
 
   const orders = new Map<string, FakeWechatPayOrder>();
   const refunds = new Map<string, FakeWechatRefund>();
+  /** Trade bills by bill_date (yyyy-MM-dd); `billHashTampered` makes tradebill answer a wrong hash_value. */
+  const tradeBills = new Map<string, FakeBillRow[]>();
+  const billOptions = { billHashTampered: false };
+  const billFiles = new Map<string, string>();
   /** How a new refund answers: PROCESSING (then `settleRefund` and a notification), or SUCCESS at once. */
   const refundBehaviour: { answer: 'PROCESSING' | 'SUCCESS' } = { answer: 'PROCESSING' };
   const calls: FakeWechatPayCall[] = [];
@@ -324,6 +329,18 @@ export async function startFakeWechatPay(options: FakeWechatPayOptions = {}) {
     return { algorithm: 'AEAD_AES_256_GCM', ciphertext: sealed.toString('base64'), associated_data: aad, nonce };
   }
 
+  /** GET /v3/bill/tradebill: where to download the day's bill and its SHA1 (the file itself is served unsigned). */
+  function tradeBill(url: URL): [number, object?] {
+    const billDate = url.searchParams.get('bill_date') ?? '';
+    const rows = tradeBills.get(billDate);
+    if (!rows) return [400, { code: 'NO_STATEMENT_EXIST', message: '账单文件不存在' }];
+    const csv = wechatTradeBillCsv(rows, { appId, mchId, billDate });
+    const token = randomBytes(12).toString('hex');
+    billFiles.set(token, csv);
+    const hash = createHash('sha1').update(csv).digest('hex');
+    return [200, { hash_type: 'SHA1', hash_value: billOptions.billHashTampered ? hash.replace(/^./, (c) => (c === '0' ? '1' : '0')) : hash, download_url: `${fake.url}/v3/billdownload/file?token=${token}` }];
+  }
+
   function route(method: string, url: URL, body: unknown): [number, object?] {
     if (method === 'POST' && url.pathname === '/v3/pay/transactions/native') return createOrder(body, 'NATIVE');
     if (method === 'POST' && url.pathname === '/v3/pay/transactions/jsapi') return createOrder(body, 'JSAPI');
@@ -334,6 +351,7 @@ export async function startFakeWechatPay(options: FakeWechatPayOptions = {}) {
       const refund = refunds.get(decodeURIComponent(refundMatch[1]));
       return refund ? [200, refundOf(refund)] : [404, { code: 'RESOURCE_NOT_EXISTS', message: '退款单不存在' }];
     }
+    if (method === 'GET' && url.pathname === '/v3/bill/tradebill') return tradeBill(url);
     const match = /^\/v3\/pay\/transactions\/out-trade-no\/([^/]+)(\/close)?$/.exec(url.pathname);
     if (!match) return [404, { code: 'NOT_FOUND', message: '请求的资源不存在' }];
     const order = orders.get(decodeURIComponent(match[1]));
@@ -375,7 +393,13 @@ export async function startFakeWechatPay(options: FakeWechatPayOptions = {}) {
     };
     if (failure === 'http500') return reply(500, { code: 'SYSTEM_ERROR', message: '系统错误' });
     if (problem) return reply(401, { code: 'SIGN_ERROR', message: problem });
-    const [status, payload] = route(req.method ?? '', new URL(req.url ?? '/', 'http://fake'), body);
+    const requested = new URL(req.url ?? '/', 'http://fake');
+    if (req.method === 'GET' && requested.pathname === '/v3/billdownload/file') {
+      const file = billFiles.get(requested.searchParams.get('token') ?? '');
+      if (file === undefined) return reply(400, { code: 'INVALID_REQUEST', message: '下载token无效' });
+      return void res.writeHead(200, { 'Content-Type': 'text/csv; charset=utf-8' }).end(file);
+    }
+    const [status, payload] = route(req.method ?? '', requested, body);
     reply(status, payload);
   });
 
@@ -408,6 +432,9 @@ export async function startFakeWechatPay(options: FakeWechatPayOptions = {}) {
     apiV3Key,
     orders,
     calls,
+    /** Trade bills by bill_date: the rows WeChat Pay lists for that day. */
+    tradeBills,
+    billOptions,
     signBody,
     /** The user pays: the order becomes SUCCESS. `total` is the amount WeChat then reports as paid. */
     pay,

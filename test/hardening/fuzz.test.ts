@@ -22,7 +22,7 @@ import { amount, anyText, idFrom, messages, optional, textUpTo, withOneFault, wr
 
 const RUNS = 60;
 /** Every mutation of the schema; `mutations()` has one sweep entry for each. */
-const MUTATIONS = ['createApiKey', 'revokeApiKey', 'wechatLogin', 'logout', 'saveChat', 'deleteChats', 'starChat', 'createWechatPayOrder', 'createAlipayOrder', 'sendMessage', 'stopGeneration', 'updateSettings', 'speechToText', 'speakMessage', 'rateMessage', 'deleteAllChats', 'deleteAccount', 'importChats', 'regenerateReply', 'editMessage', 'selectMessageVersion', 'redeemCode', 'adminAdjustBalance', 'adminSuspendUser', 'adminCreateRedeemCodes', 'adminReloadModels', 'refundOrder'];
+const MUTATIONS = ['createApiKey', 'revokeApiKey', 'wechatLogin', 'logout', 'saveChat', 'deleteChats', 'starChat', 'createWechatPayOrder', 'createAlipayOrder', 'sendMessage', 'stopGeneration', 'updateSettings', 'speechToText', 'speakMessage', 'rateMessage', 'deleteAllChats', 'deleteAccount', 'importChats', 'regenerateReply', 'editMessage', 'selectMessageVersion', 'redeemCode', 'adminAdjustBalance', 'adminSuspendUser', 'adminCreateRedeemCodes', 'adminReloadModels', 'refundOrder', 'createVirtualPayOrder'];
 const UNKNOWN_ID = '01m8y0v228hz5x7s28xkc7m6m4';
 const ROLES = ['USER', 'ASSISTANT', 'SYSTEM'];
 
@@ -119,6 +119,8 @@ function mutations(me: Party, other: Party): Op[] {
     gqlOp('starChat', 'mutation($id: ID!, $starred: Boolean!) { starChat(id: $id, starred: $starred) { id } }', withOneFault(fc.record({ id: chatId, starred: fc.boolean() })), { targetsOther: (i) => isOther(i.id) }),
     gqlOp('createWechatPayOrder', 'mutation($input: CreateOrderInput!) { createWechatPayOrder(input: $input) { orderId } }', order),
     gqlOp('createAlipayOrder', 'mutation($input: CreateOrderInput!) { createAlipayOrder(input: $input) { orderId } }', order),
+    // Not configured in this sweep (PAYMENT_METHOD_NOT_CONFIGURED); test/payments/virtual-pay.test.ts covers it configured.
+    gqlOp('createVirtualPayOrder', 'mutation($input: CreateVirtualPayOrderInput!) { createVirtualPayOrder(input: $input) { signData } }', withOneFault(fc.record({ input: optional({ productId: textUpTo(80), orderId }, ['productId', 'orderId']) }))),
     // Admins only: every caller here is refused, whichever order (its own, another's, none) it names.
     gqlOp(
       'refundOrder',
@@ -238,6 +240,7 @@ const REST_ROUTES: Array<{ method: string; path: string; public?: boolean; body:
   { method: 'DELETE', path: '/v1/chats/all', body: () => withOneFault(fc.record({ confirm: fc.oneof(fc.constant('DELETE ALL CHATS'), anyText) })) },
   { method: 'DELETE', path: '/v1/user', body: () => withOneFault(fc.record({ confirm: fc.oneof(fc.constant('DELETE MY ACCOUNT'), anyText) })) },
   { method: 'POST', path: '/v1/pay/wechat', body: orderBody },
+  { method: 'POST', path: '/v1/pay/wechat-virtual', body: () => withOneFault(optional({ productId: textUpTo(80), orderId: textUpTo(70) }, ['productId', 'orderId'])) },
   { method: 'POST', path: '/v1/pay/alipay', body: orderBody },
   { method: 'POST', path: '/v1/user/redeem', body: () => withOneFault(fc.record({ code: fc.oneof(anyText, fc.constant('ABCD-EFGH-JKMN-PQRS-TVWX-YZ')) })) },
 ];

@@ -8,6 +8,8 @@ import { Message } from './message.entity';
 import { ModerationEvent } from './moderation-event.entity';
 import { PaymentOrder } from './payment-order.entity';
 import { PaymentRefund } from './payment-refund.entity';
+import { ReconciliationDiff } from './reconciliation-diff.entity';
+import { ReconciliationRun } from './reconciliation-run.entity';
 import { RedeemCode } from './redeem-code.entity';
 import { ReplyHold } from './reply-hold.entity';
 import { RevokedToken } from './revoked-token.entity';
@@ -16,4 +18,4 @@ import { UsageRecord } from './usage-record.entity';
 import { User, UserSettings } from './user.entity';
 
 /** Every entity, in one list for MikroORM discovery. */
-export const ENTITIES = [User, UserSettings, ApiKey, RevokedToken, Chat, ChatTag, ChatActivity, Message, PaymentOrder, PaymentRefund, LedgerEntry, ModerationEvent, SpeechClip, UsageRecord, ReplyHold, AdminAudit, RedeemCode] as const;
+export const ENTITIES = [User, UserSettings, ApiKey, RevokedToken, Chat, ChatTag, ChatActivity, Message, PaymentOrder, PaymentRefund, LedgerEntry, ModerationEvent, SpeechClip, UsageRecord, ReplyHold, AdminAudit, RedeemCode, ReconciliationRun, ReconciliationDiff] as const;

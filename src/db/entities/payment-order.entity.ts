@@ -2,7 +2,8 @@ import { Entity, Index, ManyToOne, OptionalProps, PrimaryKey, Property, Unique }
 import { newId } from '../../core/ids';
 import { User } from './user.entity';
 
-export type PaymentMethod = 'WECHAT' | 'ALIPAY';
+/** WECHAT_VIRTUAL: the mini-program's virtual payment (wx.requestVirtualPayment), required by WeChat for virtual goods. */
+export type PaymentMethod = 'WECHAT' | 'ALIPAY' | 'WECHAT_VIRTUAL';
 /** PARTIALLY_REFUNDED / REFUNDED: paid, then part or all of it refunded (see PaymentRefund). */
 export type PaymentState = 'PENDING' | 'SUCCESS' | 'FAILED' | 'PARTIALLY_REFUNDED' | 'REFUNDED';
 /** Where the payer pays: a desktop QR code / page, a phone browser (WeChat H5, Alipay wap), or inside the mini-program (WeChat JSAPI). */
@@ -30,7 +31,7 @@ export class PaymentOrder {
   @Property({ type: 'string', length: 64 })
   clientOrderId!: string;
 
-  @Property({ type: 'string', length: 8 })
+  @Property({ type: 'string', length: 16 })
   method!: PaymentMethod;
 
   /** What the user pays, in fen. */
@@ -81,6 +82,13 @@ export class PaymentOrder {
 
   @Property({ type: 'integer', nullable: true })
   paidAmount?: number | null;
+
+  /** WECHAT_VIRTUAL: the product sold (WeChat's productId) and the fen it credits, which may differ from what it costs; null for top-ups, which credit `amount`. */
+  @Property({ type: 'string', length: 64, nullable: true })
+  productId?: string | null;
+
+  @Property({ type: 'integer', nullable: true })
+  credits?: number | null;
 
   @Property({ type: 'datetime', length: 3, nullable: true })
   paidAt?: Date | null;

@@ -27,7 +27,7 @@ export class UserSettings {
 
 /**
  * A person, keyed by WeChat `unionid` when WeChat gives one, else by (appId, openid).
- * `session_key` is never stored.
+ * The latest `session_key` is kept only encrypted (`sessionKeyEnc`), for virtual payment's signature.
  */
 @Entity({ tableName: 'users' })
 @Unique({ properties: ['appId', 'openid'] })
@@ -64,6 +64,10 @@ export class User {
   @Field(() => UserSettings)
   @Embedded(() => UserSettings, { prefix: 'settings_' })
   settings: UserSettings = new UserSettings();
+
+  /** The latest WeChat `session_key`, AES-256-GCM under DATA_ENCRYPTION_KEY (src/core/data-cipher.ts); never exposed, never logged. */
+  @Property({ type: 'text', nullable: true, hidden: true, lazy: true })
+  sessionKeyEnc?: string | null;
 
   @Field(() => Int, { description: 'Balance in fen (CNY cents).' })
   @Property({ type: 'integer', default: 0 })
