@@ -14,11 +14,12 @@ export async function changeBalance(em: EntityManager, change: { userId: string;
   const connection = em.getConnection();
   const table = em.getMetadata().get(User.name).tableName;
   // Takes the user's row lock (MySQL) first, so balanceAfter below is this change's result.
-  // With noOverdraft the condition sits in the same statement, so concurrent debits cannot pass it together.
-  const floor = change.noOverdraft ? ' and balance + ? >= 0' : '';
+  // With noOverdraft the condition sits in the same statement, so concurrent debits cannot pass
+  // it together; what running replies hold stays untouched (balance - held is what is free).
+  const floor = change.noOverdraft ? ' and balance - held + ? >= 0' : '';
   const params = change.noOverdraft ? [change.amount, change.userId, change.amount] : [change.amount, change.userId];
   const updated = await connection.execute<{ affectedRows: number }>(`update ${table} set balance = balance + ? where id = ?${floor}`, params, 'run', em.getTransactionContext());
-  if (change.noOverdraft && updated.affectedRows !== 1) throw new ForbiddenError('The balance does not cover this deduction; it never goes below zero', { reason: 'INSUFFICIENT_BALANCE' });
+  if (change.noOverdraft && updated.affectedRows !== 1) throw new ForbiddenError('The balance (less what running replies hold) does not cover this deduction; it never goes below zero', { reason: 'INSUFFICIENT_BALANCE' });
   const [row] = await connection.execute<Array<{ balance: number }>>(`select balance from ${table} where id = ?`, [change.userId], 'all', em.getTransactionContext());
   const entry = em.create(LedgerEntry, {
     user: em.getReference(User, change.userId),

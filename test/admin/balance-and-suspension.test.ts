@@ -51,6 +51,16 @@ describe('adminAdjustBalance', () => {
     expect(dataOf(await adjust(u.userId, -100)).adminAdjustBalance.balance).toBe(0);
   });
 
+  it('leaves what running replies hold: a deduction may take only the free balance', async () => {
+    const u = await login(t);
+    await adjust(u.userId, 100);
+    await rows(t, 'update users set held = 80 where id = ?', [u.userId]);
+    const before = await adminState(t);
+    expect(outcome(await adjust(u.userId, -21))).toEqual({ status: 403, code: 'FORBIDDEN', reason: 'INSUFFICIENT_BALANCE' });
+    expect(await adminState(t)).toBe(before);
+    expect(dataOf(await adjust(u.userId, -20)).adminAdjustBalance.balance).toBe(80);
+  });
+
   it('concurrent deductions never take the balance below zero', async () => {
     const u = await login(t);
     await adjust(u.userId, 300);
