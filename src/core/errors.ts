@@ -100,7 +100,7 @@ const FORBIDDEN_REASONS = {
   LOGIN_TOKEN_REQUIRED: 'An API key cannot create, list or revoke API keys, log out, or use the admin operations; send a login token (Authorization: Bearer) instead.',
   ADMIN_REQUIRED: 'Only operators (users granted the ADMIN role with `npm run admin -- grant`) may use the admin operations.',
   CONTENT_BLOCKED: 'The text breaks the content rules. Input (details.field names it) is refused and nothing is stored or sent on; a reply ends BLOCKED with its text withheld (error.code on its done event).',
-  ACCOUNT_SUSPENDED: 'The account is suspended after repeated content violations; sending and saving work again at suspendedUntil (an ISO time).',
+  ACCOUNT_SUSPENDED: 'The account is suspended (after repeated content violations, or by an operator); sending and saving work again at suspendedUntil (an ISO time).',
 } as const;
 
 const PAYLOAD_TOO_LARGE_REASONS = {
@@ -227,10 +227,10 @@ export class ForbiddenError extends AppError {
   }
 }
 
-/** FORBIDDEN / ACCOUNT_SUSPENDED: the user broke the content rules too often; it lifts by itself at `until`. */
+/** FORBIDDEN / ACCOUNT_SUSPENDED: the user broke the content rules too often, or an operator suspended them; it lifts by itself at `until`. */
 export class AccountSuspendedError extends ForbiddenError {
   constructor(readonly until: Date) {
-    super(`This account is suspended until ${until.toISOString()} after repeated content violations`, { reason: 'ACCOUNT_SUSPENDED', suspendedUntil: until.toISOString() });
+    super(`This account is suspended until ${until.toISOString()}`, { reason: 'ACCOUNT_SUSPENDED', suspendedUntil: until.toISOString() });
   }
 }
 
