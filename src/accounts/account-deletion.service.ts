@@ -50,6 +50,7 @@ export class AccountDeletionService {
         appId: 'deleted',
         openid: `deleted:${userId}`,
         unionid: null,
+        sessionKeyEnc: null,
         nickName: '',
         avatar: null,
         settings: new UserSettings(),

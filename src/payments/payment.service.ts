@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { type EntityManager, UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/core';
 import type { PubSub } from '../core/pubsub';
 import type { Viewer } from '../core/viewer';
 import { PaymentOrder, type PaymentMethod, type PaymentScene } from '../db/entities/payment-order.entity';
@@ -11,6 +10,7 @@ import type { NewTrade, PaymentProvider } from './providers';
 import { checkScene, miniProgramOpenid } from './scenes';
 import { eventOf, type PaymentStatusEvent, type Settlement, statusTopic } from './settlement';
 import type { WechatJsapiPayParams } from './wechat-jsapi';
+import { findOrCreateOrder, findOwnOrder } from './order-records';
 
 /** An order is 0.01 to 50,000 yuan. */
 const MIN_AMOUNT = 1;
@@ -66,31 +66,7 @@ export class PaymentService {
       openid = miniProgramOpenid(user, wechat.ids.appId);
     }
 
-    let order = await this.findOwn(viewer, input.orderId);
-    if (!order) {
-      const now = new Date();
-      order = this.em.create(PaymentOrder, {
-        user: this.em.getReference(User, viewer.userId),
-        clientOrderId: input.orderId,
-        method,
-        amount,
-        scene,
-        // 128 random bits as 32 hex characters: WeChat Pay's longest out_trade_no.
-        outTradeNo: randomBytes(16).toString('hex'),
-        // One clock reading for both, so an order lives exactly orderTtlMs.
-        createdAt: now,
-        expiresAt: new Date(now.getTime() + this.orderTtlMs),
-      });
-      try {
-        await this.em.flush();
-      } catch (err) {
-        if (!(err instanceof UniqueConstraintViolationException)) throw err;
-        // The same orderId created by a concurrent request: compare with that one.
-        this.em.clear();
-        order = await this.findOwn(viewer, input.orderId);
-        if (!order) throw err;
-      }
-    }
+    const order = await findOrCreateOrder(this.em, viewer.userId, input.orderId, { method, amount, scene }, this.orderTtlMs);
     if (order.amount !== amount || order.method !== method || order.scene !== scene) {
       throw new BadRequestError('This orderId was used for a different amount, payment method or scene', { field: 'orderId', reason: 'ORDER_ID_CONFLICT' });
     }
@@ -161,6 +137,6 @@ export class PaymentService {
 
   private findOwn(viewer: Viewer, orderId: string): Promise<PaymentOrder | null> {
     if (!ORDER_ID.test(orderId)) return Promise.resolve(null);
-    return this.em.findOne(PaymentOrder, { user: viewer.userId, clientOrderId: orderId });
+    return findOwnOrder(this.em, viewer.userId, orderId);
   }
 }

@@ -8,6 +8,7 @@ import {
   AdminMyRoleDocument,
   AdminOrdersDocument,
   AdminRatingsDocument,
+  AdminReconciliationDocument,
   AdminReloadModelsDocument,
   AdminSuspendUserDocument,
   AdminUserDocument,
@@ -48,6 +49,7 @@ const OPS: Op[] = [
   op('adminSuspendUser', AdminSuspendUserDocument, () => ({ userId: target.userId, until: null, reason: 'check' })),
   op('adminCreateRedeemCodes', AdminCreateRedeemCodesDocument, () => ({ amount: 100, count: 1 })),
   op('adminReloadModels', AdminReloadModelsDocument, () => ({})),
+  op('adminReconciliation', AdminReconciliationDocument, () => ({})),
 ];
 
 const run = (o: Op, creds: Credentials) => t.gql(o[1], o[2](), creds);

@@ -110,10 +110,10 @@ describe('one real query through GraphQL and REST', () => {
   it('names the allowed values of an enum given a wrong one, in variables and in literals', async () => {
     const variable = await t.gql('query Q($m: PaymentMethod!) { paymentStatus(paymentMethod: $m, orderId: "o1") { status } }', { m: 'WX' });
     expect(variable.body.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', status: 400 });
-    expect(variable.body.errors?.[0].message).toBe('Variable "$m" got invalid value "WX"; Value "WX" does not exist in "PaymentMethod" enum; expected one of: WECHAT, ALIPAY.');
+    expect(variable.body.errors?.[0].message).toBe('Variable "$m" got invalid value "WX"; Value "WX" does not exist in "PaymentMethod" enum; expected one of: WECHAT, ALIPAY, WECHAT_VIRTUAL.');
     const literal = await t.gql('{ paymentStatus(paymentMethod: WX, orderId: "o1") { status } }');
     expect(literal.body.errors?.[0].extensions).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED', status: 400 });
-    expect(literal.body.errors?.[0].message).toBe('Value "WX" does not exist in "PaymentMethod" enum; expected one of: WECHAT, ALIPAY.');
+    expect(literal.body.errors?.[0].message).toBe('Value "WX" does not exist in "PaymentMethod" enum; expected one of: WECHAT, ALIPAY, WECHAT_VIRTUAL.');
     const role = await t.gql('mutation { saveChat(input: { messages: [{ role: ROBOT, content: "x" }] }) { id } }');
     expect(role.body.errors?.[0].message).toBe('Value "ROBOT" does not exist in "Role" enum; expected one of: USER, ASSISTANT, SYSTEM.');
   });
